@@ -1,0 +1,95 @@
+"""Agreement shapes. An agreement is a fact of kind `agreement`, shown agreement-first."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.countries import normalise_country_code
+from app.entities.schemas import EntityRef
+from app.facts.models import Status
+from app.facts.schemas import ClaimedBy, Evidence, FactTime
+from app.pagination import ListQuery
+from app.timeframes import TimeWindow
+
+AGREEMENT_EXAMPLE: dict[str, Any] = {
+    "id": "aze-chn-agreement-beijing-forum-2019",
+    "title": "Ten documents on economy, industry and investment",
+    "statement": "In 2019, at the Beijing International Forum, Azerbaijan and China signed ten "
+    "documents covering the economy, industry and investment sectors.",
+    "signed": {
+        "type": "date",
+        "date": "2019",
+        "precision": "year",
+        "start": None,
+        "start_precision": None,
+        "end": None,
+        "end_precision": None,
+        "text": "in 2019",
+        "first_day": "2019-01-01",
+        "last_day": "2019-12-31",
+    },
+    "parties": [
+        {"id": "AZE", "kind": "country", "name": "Azerbaijan", "code": "AZE"},
+        {"id": "CHN", "kind": "country", "name": "China", "code": "CHN"},
+    ],
+    "event": {
+        "id": "beijing-forum-2019",
+        "kind": "event",
+        "name": "Beijing International Forum",
+        "code": None,
+    },
+    "documents": 10,
+    "sectors": ["economy", "industry", "investment"],
+    "claimed_by": {"id": "arzukhan-alizadeh", "name": "Arzukhan Alizadeh", "role": "MP"},
+    "evidence": {"source_id": "trend-4036385", "start": 1078, "end": 1229, "text": "in 2019, ..."},
+    "status": "published",
+    "revision": 1,
+    "created_at": "2025-04-28T00:00:00Z",
+    "updated_at": "2025-04-28T00:00:00Z",
+}
+
+
+class AgreementPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [AGREEMENT_EXAMPLE]})
+
+    id: str = Field(description="Also the id of the underlying fact (kind=agreement).")
+    title: str
+    statement: str
+    signed: FactTime | None = Field(description="When it was signed; null if the source says not.")
+    parties: list[EntityRef]
+    event: EntityRef | None = Field(description="Where it was signed, if stated.")
+    documents: int | None
+    sectors: list[str]
+    claimed_by: ClaimedBy | None
+    evidence: Evidence
+    status: Status
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class AgreementQuery(ListQuery, TimeWindow):
+    """Filters for GET /v1/agreements; `from`/`to` overlap the signing date."""
+
+    country: list[str] = Field(
+        default_factory=list,
+        description="A party (ISO 3166-1 code). Repeatable.",
+        examples=[["AZE"]],
+    )
+    counterpart: str | None = Field(None, description="The other party.", examples=["CHN"])
+    speaker: str | None = Field(None, description="Entity id of who reported it.")
+    source: str | None = Field(None, description="Source id.")
+    q: str | None = Field(None, min_length=1, max_length=200)
+    status: list[Status] = Field(default_factory=lambda: [Status.published])
+    sort: Literal["date", "-date", "id", "-id"] = "-date"
+
+    @field_validator("country")
+    @classmethod
+    def _countries(cls, value: list[str]) -> list[str]:
+        return [normalise_country_code(v) for v in value]
+
+    @field_validator("counterpart")
+    @classmethod
+    def _counterpart(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_country_code(value)

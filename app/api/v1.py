@@ -1,0 +1,63 @@
+"""The /v1 router: each domain's router, plus an index of the resources."""
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from app import API_VERSION
+from app.agreements.router import router as agreements_router
+from app.entities.router import router as entities_router
+from app.facts.router import router as facts_router
+from app.quotes.router import router as quotes_router
+from app.sources.router import router as sources_router
+
+router = APIRouter(prefix=f"/{API_VERSION}")
+
+
+class ResourceLink(BaseModel):
+    name: str
+    href: str
+    description: str
+
+
+class ApiIndex(BaseModel):
+    version: str = Field(examples=[API_VERSION])
+    docs: str = Field(examples=["/docs"])
+    resources: list[ResourceLink]
+
+
+_RESOURCES = [
+    ("facts", "Sourced claims: investment, trade, rankings, agreements, diplomatic events."),
+    ("quotes", "Exact words with their speaker and evidence."),
+    ("agreements", "Signed agreements: when, between whom, where, how many documents."),
+    ("entities", "Countries, people, organizations, initiatives and events."),
+    ("sources", "The articles everything is traced to, with their full text."),
+]
+
+
+@router.get(
+    "",
+    response_model=ApiIndex,
+    tags=["meta"],
+    summary="List the API's resources",
+    description="Where to start: each resource collection of this API version.",
+)
+def api_index(request: Request) -> ApiIndex:
+    base = f"/{API_VERSION}"
+    return ApiIndex(
+        version=API_VERSION,
+        docs=str(request.app.docs_url or "/docs"),
+        resources=[
+            ResourceLink(name=name, href=f"{base}/{name}", description=text)
+            for name, text in _RESOURCES
+        ],
+    )
+
+
+for domain_router in (
+    facts_router,
+    quotes_router,
+    agreements_router,
+    entities_router,
+    sources_router,
+):
+    router.include_router(domain_router)

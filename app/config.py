@@ -1,0 +1,50 @@
+"""Settings, read from ECONFACTS_* environment variables (and a .env file if present).
+
+The defaults give a working single-machine service: a SQLite file under ./var/.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path("var") / "econfacts.sqlite3"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ECONFACTS_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1)
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    cors_origins: list[str] = ["*"]
+    page_size_default: int = Field(50, ge=1)
+    page_size_max: int = Field(500, ge=1)
+    sqlite_busy_timeout_ms: int = Field(5000, ge=0)
+    cursor_secret: str = Field(
+        "econfacts-development-cursor-secret",
+        description="Signs pagination cursors so a tampered cursor is refused; set it in production.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_postgres_driver(cls, url: str) -> str:
+        """Accept the common postgres:// spellings and use the psycopg 3 driver we ship."""
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

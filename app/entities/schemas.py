@@ -1,0 +1,84 @@
+"""Entity shapes for responses and the entity list filters."""
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.countries import normalise_country_code
+from app.entities.models import EntityKind
+from app.pagination import ListQuery
+
+
+class EntityRef(BaseModel):
+    """How other resources point at an entity: enough to display it without another call."""
+
+    id: str = Field(examples=["CHN"])
+    kind: EntityKind
+    name: str = Field(examples=["China"])
+    code: str | None = Field(None, description="ISO 3166-1 alpha-3, for countries.")
+
+
+class RolePublic(BaseModel):
+    title: str = Field(examples=["Member of the National Assembly of Azerbaijan"])
+    organization: EntityRef | None
+    text: str | None = Field(
+        None, description="The role as printed in the source.", examples=["MP"]
+    )
+    start: str | None = None
+    end: str | None = None
+
+
+class EntityPublic(EntityRef):
+    description: str | None
+    aliases: list[str]
+    date: str | None = Field(None, description="Events: when, as a reduced ISO date.")
+    location: str | None = None
+    roles: list[RolePublic] = Field(default_factory=list, description="People: roles held.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "arzukhan-alizadeh",
+                    "kind": "person",
+                    "name": "Arzukhan Alizadeh",
+                    "code": None,
+                    "description": "Member of the National Assembly (Milli Majlis) of Azerbaijan.",
+                    "aliases": ["Alizadeh"],
+                    "date": None,
+                    "location": None,
+                    "roles": [
+                        {
+                            "title": "Member of the National Assembly of Azerbaijan",
+                            "organization": {
+                                "id": "milli-majlis",
+                                "kind": "organization",
+                                "name": "National Assembly of Azerbaijan",
+                                "code": None,
+                            },
+                            "text": "MP",
+                            "start": None,
+                            "end": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+
+class EntityQuery(ListQuery):
+    """Filters for GET /v1/entities."""
+
+    kind: list[EntityKind] = Field(default_factory=list, description="Repeatable.")
+    code: str | None = Field(
+        None, description="ISO 3166-1 code (alpha-3 or alpha-2).", examples=["AZE"]
+    )
+    name: str | None = Field(
+        None,
+        description="Case-insensitive substring of the name or an alias.",
+        examples=["Alizadeh"],
+    )
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_country_code(value)

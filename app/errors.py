@@ -1,0 +1,210 @@
+"""RFC 9457 problem details: one error type that carries its status, one renderer.
+
+Every error a client can see, from a missing id to an unexpected crash, leaves
+through here as `application/problem+json`, so clients parse one shape.
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("econfacts.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class InvalidParam(BaseModel):
+    name: str = Field(
+        description="The parameter or body field at fault, e.g. `country` or `body.quantity.value`."
+    )
+    reason: str = Field(description="What is wrong and what is allowed.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details object."""
+
+    type: str = Field("about:blank", description="A URI reference identifying the problem type.")
+    title: str = Field(description="Short summary of the problem type.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str | None = Field(None, description="What went wrong in this case, for a person.")
+    instance: str | None = Field(None, description="The request path that produced the problem.")
+    code: str | None = Field(
+        None, description="A stable machine-readable code, e.g. `unknown_parameter`."
+    )
+    invalid_params: list[InvalidParam] | None = Field(
+        None, description="For validation problems: each parameter at fault and why."
+    )
+
+
+class ProblemError(Exception):
+    """An error that knows its HTTP status; raise it anywhere, the handler renders it."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        code: str | None = None,
+        invalid_params: list[InvalidParam] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.code = code
+        self.invalid_params = invalid_params
+        self.headers = headers
+
+
+def not_found(resource: str, ident: str) -> ProblemError:
+    return ProblemError(404, f"No {resource} with id '{ident}'.", code="not_found")
+
+
+def bad_param(name: str, reason: str, status: int = 400) -> ProblemError:
+    return ProblemError(
+        status,
+        f"Invalid value for '{name}': {reason}",
+        code="invalid_parameter",
+        invalid_params=[InvalidParam(name=name, reason=reason)],
+    )
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str | None,
+    *,
+    code: str | None = None,
+    invalid_params: list[InvalidParam] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    problem = Problem(
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        code=code,
+        invalid_params=invalid_params,
+    )
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _location_name(loc: tuple[Any, ...]) -> str:
+    """('query', 'country') -> 'country'; ('body', 'quantity', 'value') -> 'body.quantity.value'."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "request"
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    params: list[InvalidParam] = []
+    only_query = True
+    unknown: list[str] = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        if not loc or loc[0] not in {"query", "path", "header"}:
+            only_query = False
+        name = _location_name(loc)
+        if err.get("type") == "extra_forbidden" and loc and loc[0] == "query":
+            unknown.append(name)
+            params.append(InvalidParam(name=name, reason="unknown query parameter"))
+            continue
+        reason = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        params.append(InvalidParam(name=name, reason=reason))
+    if unknown and len(unknown) == len(params):
+        allowed = sorted(_declared_query_params(request))
+        detail = f"Unknown query parameter(s): {', '.join(unknown)}."
+        if allowed:
+            detail += f" Allowed here: {', '.join(allowed)}."
+        return problem_response(
+            request, 400, detail, code="unknown_parameter", invalid_params=params
+        )
+    status = 400 if only_query else 422
+    detail = "; ".join(f"{p.name}: {p.reason}" for p in params)
+    return problem_response(
+        request, status, detail, code="validation_failed", invalid_params=params
+    )
+
+
+def _declared_query_params(request: Request) -> set[str]:
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    names: set[str] = set()
+    stack = [dependant] if dependant is not None else []
+    while stack:
+        dep = stack.pop()
+        for param in dep.query_params:
+            annotation = getattr(param.field_info, "annotation", None)
+            fields = getattr(annotation, "model_fields", None)
+            if fields:
+                names.update(f.alias or n for n, f in fields.items())
+            else:
+                names.add(param.alias)
+        stack.extend(dep.dependencies)
+    return names
+
+
+async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(
+        request,
+        exc.status,
+        exc.detail,
+        code=exc.code,
+        invalid_params=exc.invalid_params,
+        headers=exc.headers,
+    )
+
+
+async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No route matches {request.url.path}. See /docs for the API."
+    elif exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        detail = f"{request.method} is not allowed on {request.url.path}. Allowed: {allowed}."
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(request, exc.status_code, detail, headers=headers)
+
+
+async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        request,
+        500,
+        "The server failed to handle this request; it has been logged.",
+        code="internal_error",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(ProblemError, _problem_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(Exception, _unexpected_handler)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries declaring problem+json for the given statuses."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,112 @@
+"""Facts: one sourced claim about a relationship between two entities.
+
+Agreements are facts of kind `agreement` whose extra attributes (title,
+parties, event, sectors) live in `attributes`; /v1/agreements is a view on
+them, so one table, one evidence rule and one history serve both.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Numeric, Text
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime
+
+MONEY = Numeric(30, 6)
+"""Decimal, never float: 24 integer digits and 6 decimals hold any figure we print."""
+
+
+class FactKind(StrEnum):
+    investment = "investment"
+    trade_turnover = "trade_turnover"
+    trade_growth = "trade_growth"
+    partner_rank = "partner_rank"
+    agreement = "agreement"
+    diplomatic_event = "diplomatic_event"
+    relationship_status = "relationship_status"
+
+
+class Direction(StrEnum):
+    subject_to_counterpart = "subject_to_counterpart"
+    bilateral = "bilateral"
+
+
+class Comparator(StrEnum):
+    exact = "exact"
+    approx = "approx"
+    more_than = "more_than"
+    at_least = "at_least"
+    less_than = "less_than"
+    at_most = "at_most"
+
+
+class Status(StrEnum):
+    draft = "draft"
+    published = "published"
+    retracted = "retracted"
+
+
+class TimeType(StrEnum):
+    date = "date"
+    period = "period"
+
+
+class Fact(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_fact_pair", "subject_id", "counterpart_id"),
+        Index("ix_fact_status_kind", "status", "kind"),
+        Index("ix_fact_time", "time_start", "time_end"),
+        Index("ix_fact_value", "value_low", "value_high"),
+    )
+
+    id: str = Field(primary_key=True, max_length=80)
+    kind: str = Field(max_length=40)
+    statement: str = Field(sa_type=Text)
+    subject_id: str = Field(foreign_key="entity.id", max_length=80)
+    counterpart_id: str | None = Field(
+        default=None, foreign_key="entity.id", index=True, max_length=80
+    )
+    direction: str = Field(max_length=40)
+
+    value: Decimal | None = Field(default=None, sa_type=MONEY)
+    unit: str | None = Field(default=None, max_length=20)
+    comparator: str | None = Field(default=None, max_length=20)
+    hedge: str | None = Field(default=None, max_length=60)
+    value_low: Decimal | None = Field(default=None, sa_type=MONEY)
+    value_high: Decimal | None = Field(default=None, sa_type=MONEY)
+    quantity_text: str | None = Field(default=None, max_length=500)
+
+    time_type: str | None = Field(default=None, max_length=10)
+    time_start: date | None = None
+    time_start_precision: str | None = Field(default=None, max_length=10)
+    time_end: date | None = None
+    time_end_precision: str | None = Field(default=None, max_length=10)
+    time_text: str | None = Field(default=None, max_length=500)
+
+    claimed_by_id: str | None = Field(
+        default=None, foreign_key="entity.id", index=True, max_length=80
+    )
+    claimed_role: str | None = Field(default=None, max_length=200)
+
+    source_id: str = Field(foreign_key="source.id", index=True, max_length=80)
+    evidence_start: int
+    evidence_end: int
+    evidence_text: str = Field(sa_type=Text)
+
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=Status.published, max_length=20)
+    revision: int = Field(default=1)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class FactMention(SQLModel, table=True):
+    """Other entities a fact names (initiatives, events, people), for filtering and display."""
+
+    __tablename__ = "fact_mention"
+
+    fact_id: str = Field(foreign_key="fact.id", primary_key=True, max_length=80)
+    entity_id: str = Field(foreign_key="entity.id", primary_key=True, index=True, max_length=80)

@@ -1,0 +1,203 @@
+"""Fact shapes: what clients receive and the filters they may send."""
+
+import datetime as dt
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.countries import normalise_country_code
+from app.entities.schemas import EntityRef
+from app.facts.models import Comparator, Direction, FactKind, Status, TimeType
+from app.pagination import ListQuery
+from app.timeframes import Precision, TimeWindow
+
+
+class Quantity(BaseModel):
+    value: Decimal = Field(description="The figure as a decimal string, in full units.")
+    unit: str = Field(description="ISO 4217 currency code, or documents, rank, ratio, years.")
+    comparator: Comparator
+    hedge: str | None = Field(description="The hedge word as printed, e.g. `nearly`.")
+    low: Decimal | None = Field(description="Lowest value the wording allows (see value_min).")
+    high: Decimal | None = Field(description="Highest value the wording allows; null = unbounded.")
+    text: str | None = Field(description="The original words, e.g. `nearly $1 billion`.")
+
+
+class FactTime(BaseModel):
+    """A date ("in 2019") or a period ("since 1995"), as precise as the source was."""
+
+    type: TimeType
+    date: str | None = Field(None, description="type=date: reduced ISO date (2019, 2024-07).")
+    precision: Precision | None = Field(None, description="type=date: year, month or day.")
+    start: str | None = Field(None, description="type=period: start, reduced ISO date.")
+    start_precision: Precision | None = None
+    end: str | None = Field(None, description="type=period: end, reduced ISO date.")
+    end_precision: Precision | None = None
+    text: str | None = Field(description="The original words; null when only implied.")
+    first_day: dt.date = Field(description="First day covered, for overlap filters (`from`/`to`).")
+    last_day: dt.date = Field(description="Last day covered.")
+
+
+class ClaimedBy(BaseModel):
+    id: str
+    name: str
+    role: str | None = Field(description="The speaker's role as printed then, e.g. `MP`.")
+
+
+class Evidence(BaseModel):
+    source_id: str
+    start: int = Field(
+        description="Offset of the first character in the source text (code points)."
+    )
+    end: int = Field(description="Offset after the last character.")
+    text: str = Field(description="Exactly `source.text[start:end]`.")
+
+
+class AgreementDetails(BaseModel):
+    title: str
+    parties: list[EntityRef]
+    event: EntityRef | None
+    documents: int | None = Field(description="How many documents were signed, if stated.")
+    sectors: list[str]
+
+
+FACT_EXAMPLE: dict[str, Any] = {
+    "id": "aze-chn-investment-chn-to-aze-since-1995",
+    "kind": "investment",
+    "statement": "Chinese companies have invested nearly $1 billion in Azerbaijan's economy "
+    "since 1995.",
+    "subject": {"id": "CHN", "kind": "country", "name": "China", "code": "CHN"},
+    "counterpart": {"id": "AZE", "kind": "country", "name": "Azerbaijan", "code": "AZE"},
+    "direction": "subject_to_counterpart",
+    "quantity": {
+        "value": "1000000000",
+        "unit": "USD",
+        "comparator": "approx",
+        "hedge": "nearly",
+        "low": "900000000",
+        "high": "1000000000",
+        "text": "nearly $1 billion",
+    },
+    "time": {
+        "type": "period",
+        "date": None,
+        "precision": None,
+        "start": "1995",
+        "start_precision": "year",
+        "end": "2025-04-28",
+        "end_precision": "day",
+        "text": "since 1995",
+        "first_day": "1995-01-01",
+        "last_day": "2025-04-28",
+    },
+    "claimed_by": {"id": "arzukhan-alizadeh", "name": "Arzukhan Alizadeh", "role": "MP"},
+    "evidence": {
+        "source_id": "trend-4036385",
+        "start": 374,
+        "end": 459,
+        "text": "since 1995, Chinese companies have invested nearly $1 billion in "
+        "Azerbaijan’s economy",
+    },
+    "mentions": [],
+    "agreement": None,
+    "status": "published",
+    "revision": 1,
+    "created_at": "2025-04-28T00:00:00Z",
+    "updated_at": "2025-04-28T00:00:00Z",
+}
+
+
+class FactPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [FACT_EXAMPLE]})
+
+    id: str
+    kind: FactKind
+    statement: str = Field(description="The claim in one plain sentence.")
+    subject: EntityRef
+    counterpart: EntityRef | None
+    direction: Direction = Field(
+        description="`subject_to_counterpart` for flows (investment: subject invested in "
+        "counterpart); `bilateral` otherwise."
+    )
+    quantity: Quantity | None
+    time: FactTime | None
+    claimed_by: ClaimedBy | None
+    evidence: Evidence
+    mentions: list[EntityRef]
+    agreement: AgreementDetails | None = Field(description="Only for kind=agreement.")
+    status: Status
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+FactSort = Literal["date", "-date", "value", "-value", "id", "-id"]
+
+
+def _country_list(values: list[str]) -> list[str]:
+    return [normalise_country_code(v) for v in values]
+
+
+class FactQuery(ListQuery, TimeWindow):
+    """Filters for GET /v1/facts (and /v1/agreements, which are facts of kind agreement)."""
+
+    country: list[str] = Field(
+        default_factory=list,
+        description="ISO 3166-1 code on either side (subject or counterpart). Repeatable: "
+        "any of them.",
+        examples=[["AZE"]],
+    )
+    counterpart: str | None = Field(
+        None,
+        description="The other side of the pair. With `country`, the pair filter is "
+        "order-insensitive unless `direction=subject_to_counterpart` is given, which then "
+        "means `country` -> `counterpart`.",
+        examples=["CHN"],
+    )
+    direction: Direction | None = None
+    kind: list[FactKind] = Field(default_factory=list, description="Repeatable: any of them.")
+    speaker: str | None = Field(
+        None,
+        description="Entity id of the person who claimed the fact.",
+        examples=["arzukhan-alizadeh"],
+    )
+    source: str | None = Field(None, description="Source id.", examples=["trend-4036385"])
+    value_min: Decimal | None = Field(
+        None,
+        description="Keep facts whose implied interval reaches this value: `more than $3.5 "
+        "billion` matches value_min=3000000000. Facts without a figure are left out.",
+        examples=["3000000000"],
+        allow_inf_nan=False,
+    )
+    value_max: Decimal | None = Field(
+        None,
+        description="Keep facts whose implied interval starts at or below this value: "
+        "`nearly $1 billion` matches value_max=1000000000.",
+        allow_inf_nan=False,
+    )
+    unit: str | None = Field(None, description="Unit of the figure: USD, documents, rank...")
+    comparator: Comparator | None = None
+    status: list[Status] = Field(
+        default_factory=lambda: [Status.published],
+        description="Repeatable; default `published`.",
+    )
+    q: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Words that must all appear in the statement or the evidence "
+        "(case-insensitive).",
+        examples=["investment"],
+    )
+    sort: FactSort = Field("-date", description="Order: date, value or id; `-` for descending.")
+
+    @field_validator("country")
+    @classmethod
+    def _countries(cls, value: list[str]) -> list[str]:
+        return _country_list(value)
+
+    @field_validator("counterpart")
+    @classmethod
+    def _counterpart(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_country_code(value)

@@ -1,0 +1,140 @@
+"""create_app(): the ASGI application with its middleware, error handlers and routes."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from app import API_VERSION
+from app.api.v1 import router as v1_router
+from app.caching import ETagMiddleware
+from app.config import Settings, get_settings
+from app.db import make_engine
+from app.errors import install_error_handlers, problem_response, problem_responses
+from app.migrations import current_revision, head_revision
+
+DESCRIPTION = """
+Curated, sourced and versioned facts about economic relations between countries:
+investment totals and their direction, trade turnover, agreements and their dates,
+partner rankings, and quotes with the person who said them.
+
+Every fact carries the exact words it came from (`evidence`: offsets into the source
+text), who claimed it, and how sure the wording is (`quantity.comparator` and `hedge`:
+"nearly $1 billion" is not "$1 billion").
+
+Errors are RFC 9457 `application/problem+json`. Lists page with an opaque `cursor`
+(`next` in the body, `Link: rel="next"` header). Every GET carries an `ETag`; send it back
+in `If-None-Match` for a `304`.
+"""
+
+TAGS = [
+    {"name": "facts", "description": "Sourced claims about a relationship between countries."},
+    {"name": "quotes", "description": "Exact words, with speaker and evidence."},
+    {"name": "agreements", "description": "Agreements: facts of kind `agreement`."},
+    {"name": "entities", "description": "Countries, people, organizations, initiatives, events."},
+    {"name": "sources", "description": "The articles behind every fact and quote."},
+    {"name": "meta", "description": "Index, health and readiness."},
+]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
+    schema_revision: str | None
+    expected_revision: str | None
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPIOffline(
+        title="econfacts",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    logging.basicConfig(level=settings.log_level.upper())
+
+    install_error_handlers(app)
+    app.add_middleware(ETagMiddleware)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "HEAD", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "Link"],
+    )
+    app.include_router(v1_router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        """A person opening the bare address lands on the interactive docs."""
+        return RedirectResponse("/docs")
+
+    @app.get(
+        "/healthz",
+        response_model=Health,
+        tags=["meta"],
+        summary="Liveness",
+        description="The process is up and serving. Does not touch the database.",
+    )
+    def healthz() -> Health:
+        return Health(status="ok")
+
+    @app.get(
+        "/readyz",
+        response_model=Readiness,
+        tags=["meta"],
+        summary="Readiness",
+        description="The database answers and its schema is at the migration head this code "
+        "expects. 503 (problem+json) otherwise.",
+        responses=problem_responses(503),
+    )
+    def readyz(request: Request) -> Any:
+        expected = head_revision()
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                current = current_revision(conn)
+        except Exception as exc:
+            logging.getLogger("econfacts").warning("readiness: database unreachable: %s", exc)
+            return _not_ready(request, "the database is unreachable")
+        if current != expected:
+            return _not_ready(
+                request,
+                f"the database schema is at {current or 'no revision'}, expected {expected}; "
+                "run `econfacts db upgrade`",
+            )
+        return Readiness(
+            status="ready", database="ok", schema_revision=current, expected_revision=expected
+        )
+
+    return app
+
+
+def _not_ready(request: Request, detail: str) -> JSONResponse:
+    return problem_response(request, 503, detail, code="not_ready")
+
+
+__all__ = ["API_VERSION", "create_app"]

@@ -1,0 +1,174 @@
+"""Keyset pagination: opaque signed cursors, Page[T], and the RFC 8288 Link header.
+
+A cursor records the sort key and id of the last row served, so the next page
+is an index seek (`WHERE (key, id) > (last_key, last_id)`): page 1,000 costs
+the same as page 1. Cursors are signed and bound to the query that made them,
+so a tampered cursor, or one reused with other filters, is a clear 400.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from fastapi import Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Select, and_, or_
+from sqlmodel import Session
+
+from app.errors import bad_param
+
+T = TypeVar("T")
+
+
+class ListQuery(BaseModel):
+    """Paging parameters every list shares."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    limit: int | None = Field(
+        None, ge=1, description="Page size; default 50, at most 500 (configurable)."
+    )
+    cursor: str | None = Field(None, description="The `next` value of the previous page.")
+
+    def filters(self) -> dict[str, Any]:
+        """The parameters a cursor is bound to: everything but paging."""
+        return self.model_dump(exclude={"limit", "cursor"}, mode="json")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next: str | None = Field(
+        description="Cursor for the next page (pass it as `cursor`), or null on the last page."
+    )
+    limit: int = Field(description="The page size used.")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One way a list can be ordered: the SQL expression and how to read a cursor value back."""
+
+    expression: Any
+    decode: Callable[[Any], Any] = lambda v: v
+
+
+@dataclass(frozen=True)
+class Cursor:
+    sort: str
+    key: Any
+    id: str
+
+
+def _sign(secret: str, payload: bytes) -> bytes:
+    return hmac.new(secret.encode(), payload, hashlib.sha256).digest()[:12]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def query_fingerprint(params: dict[str, Any]) -> str:
+    """A short digest of the filters (not limit or cursor) a cursor belongs to."""
+    canonical = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def encode_cursor(secret: str, fingerprint: str, cursor: Cursor) -> str:
+    key = cursor.key if cursor.key is None or isinstance(cursor.key, int) else str(cursor.key)
+    payload = json.dumps(
+        {"s": cursor.sort, "f": fingerprint, "k": key, "i": cursor.id}, separators=(",", ":")
+    ).encode()
+    return f"{_b64(payload)}.{_b64(_sign(secret, payload))}"
+
+
+def decode_cursor(secret: str, fingerprint: str, token: str) -> Cursor:
+    invalid = bad_param(
+        "cursor", "not a cursor this API issued; pass back the `next` value unchanged"
+    )
+    try:
+        body, signature = token.split(".", 1)
+        payload = _unb64(body)
+        if not hmac.compare_digest(_sign(secret, payload), _unb64(signature)):
+            raise invalid
+        data = json.loads(payload)
+        cursor = Cursor(sort=str(data["s"]), key=data["k"], id=str(data["i"]))
+        same_query = data["f"] == fingerprint
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise invalid from None
+    if not same_query:
+        raise bad_param(
+            "cursor", "this cursor belongs to a query with other filters or sort; start again"
+        )
+    return cursor
+
+
+def keyset_page(
+    session: Session,
+    stmt: Select[Any],
+    *,
+    sort_name: str,
+    sort: SortKey,
+    id_column: Any,
+    descending: bool,
+    limit: int,
+    after: Cursor | None,
+) -> tuple[Sequence[Any], Cursor | None]:
+    """Run `stmt` for one page; return its rows and the cursor after the last one."""
+    key = sort.expression
+    if after is not None:
+        last_key = sort.decode(after.key)
+        if descending:
+            seek = or_(key < last_key, and_(key == last_key, id_column < after.id))
+        else:
+            seek = or_(key > last_key, and_(key == last_key, id_column > after.id))
+        stmt = stmt.where(seek)
+    order = (key.desc(), id_column.desc()) if descending else (key.asc(), id_column.asc())
+    stmt = stmt.add_columns(key.label("_sort_key")).order_by(*order).limit(limit + 1)
+    rows = session.execute(stmt).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if has_more and rows:
+        last = rows[-1]
+        next_cursor = Cursor(sort=sort_name, key=last[-1], id=str(last[0].id))
+    return [row[0] for row in rows], next_cursor
+
+
+def set_link_header(request: Request, response: Response, next_token: str | None) -> None:
+    """RFC 8288: `Link: <url-of-next-page>; rel="next"` when there is a next page."""
+    if next_token is None:
+        return
+    url = request.url.include_query_params(cursor=next_token)
+    response.headers["Link"] = f'<{url}>; rel="next"'
+
+
+def paginate(
+    request: Request,
+    response: Response,
+    query: Any,
+    run: Callable[[int, Cursor | None], tuple[list[T], Cursor | None]],
+) -> Page[T]:
+    """Resolve limit and cursor for a list query, run it, and set the Link header.
+
+    `query` is a ListQuery: its `filters()` are what the cursor is bound to.
+    """
+    settings = request.app.state.settings
+    limit = query.limit if query.limit is not None else settings.page_size_default
+    if limit > settings.page_size_max:
+        raise bad_param("limit", f"must be between 1 and {settings.page_size_max}")
+    fingerprint = query_fingerprint({"path": request.url.path, **query.filters()})
+    after = (
+        decode_cursor(settings.cursor_secret, fingerprint, query.cursor) if query.cursor else None
+    )
+    items, next_cursor = run(limit, after)
+    token = encode_cursor(settings.cursor_secret, fingerprint, next_cursor) if next_cursor else None
+    set_link_header(request, response, token)
+    return Page(items=items, next=token, limit=limit)

@@ -1,0 +1,77 @@
+"""Quote shapes and filters."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.countries import normalise_country_code
+from app.entities.schemas import EntityRef
+from app.facts.models import Status
+from app.facts.schemas import ClaimedBy, Evidence
+from app.pagination import ListQuery
+from app.timeframes import TimeWindow
+
+QUOTE_EXAMPLE: dict[str, Any] = {
+    "id": "alizadeh-investment-belt-and-road",
+    "text": "In parallel, Azerbaijan has invested around $2 billion into China’s economy over "
+    "these years. ...",
+    "speaker": {"id": "arzukhan-alizadeh", "name": "Arzukhan Alizadeh", "role": "MP"},
+    "said_to": {"id": "trend", "kind": "organization", "name": "Trend News Agency", "code": None},
+    "date": "2025-04-28",
+    "evidence": {
+        "source_id": "trend-4036385",
+        "start": 463,
+        "end": 952,
+        "text": "In parallel, ...",
+    },
+    "mentions": [{"id": "AZE", "kind": "country", "name": "Azerbaijan", "code": "AZE"}],
+    "supports": ["aze-chn-investment-aze-to-chn"],
+    "status": "published",
+    "revision": 1,
+    "created_at": "2025-04-28T00:00:00Z",
+    "updated_at": "2025-04-28T00:00:00Z",
+}
+
+
+class QuotePublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [QUOTE_EXAMPLE]})
+
+    id: str
+    text: str = Field(description="The exact words, without the quotation marks.")
+    speaker: ClaimedBy
+    said_to: EntityRef | None = Field(description="The outlet the words were said to.")
+    date: str | None = Field(description="When the words were published (reduced ISO date).")
+    evidence: Evidence
+    mentions: list[EntityRef]
+    supports: list[str] = Field(description="Ids of the facts this quote is evidence for.")
+    status: Status
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class QuoteQuery(ListQuery, TimeWindow):
+    """Filters for GET /v1/quotes."""
+
+    speaker: str | None = Field(
+        None, description="Speaker entity id.", examples=["azer-allahveranov"]
+    )
+    source: str | None = Field(None, description="Source id.", examples=["trend-4036385"])
+    country: list[str] = Field(
+        default_factory=list,
+        description="ISO 3166-1 code of a country the quote mentions. Repeatable: any of them.",
+        examples=[["CHN"]],
+    )
+    q: str | None = Field(
+        None, min_length=1, max_length=200, description="Words that must all appear in the quote."
+    )
+    status: list[Status] = Field(
+        default_factory=lambda: [Status.published], description="Repeatable; default published."
+    )
+    sort: Literal["date", "-date", "id", "-id"] = "-date"
+
+    @field_validator("country")
+    @classmethod
+    def _countries(cls, value: list[str]) -> list[str]:
+        return [normalise_country_code(v) for v in value]

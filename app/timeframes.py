@@ -1,0 +1,98 @@
+"""Reduced-precision ISO dates ("2019", "2024-07", "2025-04-28") and what they cover.
+
+A fact's time keeps the precision its source gave: "in 2019" is the year 2019,
+not 1 January 2019. We store the first and last day covered (so from/to filters
+are plain overlap tests) and the precision of each bound (so we can print the
+date back exactly as precise as the source was).
+"""
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, field_validator
+
+
+class Precision(StrEnum):
+    year = "year"
+    month = "month"
+    day = "day"
+
+
+_REDUCED = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+@dataclass(frozen=True)
+class ReducedDate:
+    """A calendar date known to year, month or day precision."""
+
+    first_day: date
+    last_day: date
+    precision: Precision
+
+    @classmethod
+    def parse(cls, text: str) -> "ReducedDate":
+        """Parse "YYYY", "YYYY-MM" or "YYYY-MM-DD"; raise ValueError with a readable message."""
+        match = _REDUCED.match(text.strip())
+        if not match:
+            raise ValueError(f"'{text}' is not a date; use YYYY, YYYY-MM or YYYY-MM-DD")
+        year, month, day = (int(g) if g else None for g in match.groups())
+        assert year is not None
+        try:
+            if month is None:
+                return cls(date(year, 1, 1), date(year, 12, 31), Precision.year)
+            if day is None:
+                last = calendar.monthrange(year, month)[1]
+                return cls(date(year, month, 1), date(year, month, last), Precision.month)
+            exact = date(year, month, day)
+        except ValueError as exc:
+            raise ValueError(f"'{text}' is not a valid calendar date ({exc})") from None
+        return cls(exact, exact, Precision.day)
+
+    @classmethod
+    def from_stored(cls, day: date, precision: str, *, as_end: bool = False) -> "ReducedDate":
+        """Rebuild from a stored bound (the first or, with as_end, the last day covered)."""
+        prec = Precision(precision)
+        if prec is Precision.day:
+            return cls(day, day, prec)
+        if prec is Precision.month:
+            return cls.parse(f"{day.year:04d}-{day.month:02d}")
+        return cls.parse(f"{day.year:04d}")
+
+    def isoformat(self) -> str:
+        if self.precision is Precision.year:
+            return f"{self.first_day.year:04d}"
+        if self.precision is Precision.month:
+            return f"{self.first_day.year:04d}-{self.first_day.month:02d}"
+        return self.first_day.isoformat()
+
+
+class TimeWindow(BaseModel):
+    """`from`/`to` overlap filters, shared by facts, quotes and agreements."""
+
+    from_: str | None = Field(
+        None,
+        alias="from",
+        description="Keep records whose date or period overlaps on or after this date "
+        "(YYYY, YYYY-MM or YYYY-MM-DD).",
+        examples=["2019"],
+    )
+    to: str | None = Field(
+        None,
+        description="Keep records whose date or period overlaps on or before this date.",
+        examples=["2025-04"],
+    )
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _reduced_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            ReducedDate.parse(value)
+        return value
+
+    def window(self) -> tuple[date | None, date | None]:
+        start = ReducedDate.parse(self.from_).first_day if self.from_ else None
+        end = ReducedDate.parse(self.to).last_day if self.to else None
+        return start, end
