@@ -6,9 +6,14 @@ Streaming responses (more than one body chunk) pass through untouched.
 """
 
 import hashlib
+from typing import Annotated, Any
 
+from fastapi import Header, Response
+from pydantic import BaseModel
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import ProblemError
 
 
 def strong_etag(body: bytes) -> str:
@@ -22,6 +27,51 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         return True
     candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return etag in candidates
+
+
+def etag_of(representation: BaseModel) -> str:
+    """The ETag of an item: GET sends it, If-Match is checked against it."""
+    return strong_etag(representation.model_dump_json().encode())
+
+
+def require_if_match(if_match: str | None, current: BaseModel) -> None:
+    """Optimistic concurrency for PATCH and status changes (RFC 9110 section 13.1.1).
+
+    Without If-Match the write is refused with 428 (we will not guess that the
+    client saw the latest revision); with a stale one, 412.
+    """
+    if if_match is None:
+        raise ProblemError(
+            428,
+            "This write needs an If-Match header with the ETag of the record as you last "
+            "read it, so that no one else's change is overwritten. GET it for its ETag.",
+            code="precondition_required",
+        )
+    etag = etag_of(current)
+    tags = {tag.strip() for tag in if_match.split(",")}
+    if "*" not in tags and etag not in tags:
+        raise ProblemError(
+            412,
+            "The record changed since you read it (If-Match does not match its ETag "
+            f"{etag}). GET it again, reapply your change and retry.",
+            code="precondition_failed",
+        )
+
+
+def with_etag(response: Response, representation: BaseModel) -> Any:
+    """Set the item's ETag on the response and return the representation."""
+    response.headers["ETag"] = etag_of(representation)
+    return representation
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The ETag from your last GET of this record. Required: 428 without it, "
+        "412 if the record changed since.",
+    ),
+]
 
 
 class ETagMiddleware:
@@ -55,8 +105,8 @@ class ETagMiddleware:
                     await send(message)
                     return
                 body = message.get("body", b"")
-                etag = strong_etag(body)
                 headers = MutableHeaders(scope=start)
+                etag = headers.get("etag") or strong_etag(body)
                 headers["ETag"] = etag
                 if etag_matches(if_none_match, etag):
                     not_modified = {

@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     page_size_default: int = Field(50, ge=1)
     page_size_max: int = Field(500, ge=1)
     sqlite_busy_timeout_ms: int = Field(5000, ge=0)
+    require_key_for_reads: bool = Field(
+        False, description="If true, GET requests need an API key of scope read or higher."
+    )
+    idempotency_ttl_hours: int = Field(24, ge=1)
+    max_body_bytes: int = Field(
+        2_000_000, ge=1024, description="Largest request body accepted (413 above it)."
+    )
     cursor_secret: str = Field(
         "econfacts-development-cursor-secret",
         description="Signs pagination cursors so a tampered cursor is refused; set it in production.",

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -66,6 +66,8 @@ def make_engine(settings: Settings) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from pysqlite so that writers can BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -73,13 +75,38 @@ def make_engine(settings: Settings) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(connection: Any) -> None:
+        # A writer takes the write lock up front (waiting up to the busy timeout), so it
+        # never fails half-way with "database is locked" after reading a stale snapshot.
+        writing = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
     return engine
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; commit on success, roll back on any error."""
+WRITE_OPTION = "econfacts_write"
+WRITE_LOCK_KEY = 7_421_001
+"""PostgreSQL advisory lock every write transaction holds (see begin_write)."""
+
+
+def begin_write(session: Session) -> None:
+    """Serialize writers: SQLite BEGIN IMMEDIATE, PostgreSQL a transaction advisory lock.
+
+    One writer at a time is what makes the change feed gap-free (sequence numbers
+    commit in order) and lets If-Match checks read the state they then change.
+    Call it first in a write transaction, before any read.
+    """
+    connection = session.connection(execution_options={WRITE_OPTION: True})
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+
+
+def _session(request: Request, *, write: bool) -> Iterator[Session]:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         try:
+            if write:
+                begin_write(session)
             yield session
             session.commit()
         except BaseException:
@@ -87,4 +114,17 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; commit on success, roll back on any error."""
+    yield from _session(request, write=False)
+
+
+def get_write_session(request: Request) -> Iterator[Session]:
+    """Like get_session, but the transaction holds the write lock from its start."""
+    yield from _session(request, write=True)
+
+
+# scope="function": commit before the response is sent, so a failed commit is an
+# error response, never a 2xx for a write that did not happen.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]

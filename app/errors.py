@@ -6,12 +6,12 @@ through here as `application/problem+json`, so clients parse one shape.
 
 import logging
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("econfacts.errors")
@@ -75,6 +75,31 @@ def bad_param(name: str, reason: str, status: int = 400) -> ProblemError:
     )
 
 
+def bad_body(field: str, reason: str) -> ProblemError:
+    """A request body that parses but breaks a rule (an unknown id, evidence that mismatches)."""
+    name = f"body.{field}"
+    return ProblemError(
+        422,
+        f"{name}: {reason}",
+        code="validation_failed",
+        invalid_params=[InvalidParam(name=name, reason=reason)],
+    )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def revalidate(model: type[M], data: dict[str, Any]) -> M:
+    """Validate a stored record merged with a PATCH; a rule it breaks is a 422 on the body."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        reason = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        raise bad_body(where, reason) from None
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -131,6 +156,14 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
             detail += f" Allowed here: {', '.join(allowed)}."
         return problem_response(
             request, 400, detail, code="unknown_parameter", invalid_params=params
+        )
+    if any(err.get("type") == "json_invalid" for err in exc.errors()):
+        return problem_response(
+            request,
+            400,
+            "The request body is not valid JSON.",
+            code="malformed_json",
+            invalid_params=[InvalidParam(name="body", reason="not valid JSON")],
         )
     status = 400 if only_query else 422
     detail = "; ".join(f"{p.name}: {p.reason}" for p in params)
@@ -208,3 +241,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+def revision_not_found(resource: str, ident: str, number: int) -> ProblemError:
+    return ProblemError(404, f"{resource} '{ident}' has no revision {number}.", code="not_found")

@@ -13,12 +13,15 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from app import API_VERSION
+from app.api.policy import ApiPolicyMiddleware
 from app.api.v1 import router as v1_router
 from app.caching import ETagMiddleware
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.errors import install_error_handlers, problem_response, problem_responses
+from app.limits import RequestGuardMiddleware
 from app.migrations import current_revision, head_revision
+from app.openapi import install_openapi
 
 DESCRIPTION = """
 Curated, sourced and versioned facts about economic relations between countries:
@@ -40,6 +43,7 @@ TAGS = [
     {"name": "agreements", "description": "Agreements: facts of kind `agreement`."},
     {"name": "entities", "description": "Countries, people, organizations, initiatives, events."},
     {"name": "sources", "description": "The articles behind every fact and quote."},
+    {"name": "changes", "description": "The change feed, for syncing only what changed."},
     {"name": "meta", "description": "Index, health and readiness."},
 ]
 
@@ -83,9 +87,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "HEAD", "OPTIONS"],
         allow_headers=["*"],
-        expose_headers=["ETag", "Link"],
+        expose_headers=["ETag", "Link", "API-Version", "Deprecation", "Sunset"],
     )
+    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(ApiPolicyMiddleware)
     app.include_router(v1_router)
+    install_openapi(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

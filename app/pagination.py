@@ -89,10 +89,8 @@ def encode_cursor(secret: str, fingerprint: str, cursor: Cursor) -> str:
     return f"{_b64(payload)}.{_b64(_sign(secret, payload))}"
 
 
-def decode_cursor(secret: str, fingerprint: str, token: str) -> Cursor:
-    invalid = bad_param(
-        "cursor", "not a cursor this API issued; pass back the `next` value unchanged"
-    )
+def decode_cursor(secret: str, fingerprint: str, token: str, *, param: str = "cursor") -> Cursor:
+    invalid = bad_param(param, "not a cursor this API issued; pass back the `next` value unchanged")
     try:
         body, signature = token.split(".", 1)
         payload = _unb64(body)
@@ -105,7 +103,7 @@ def decode_cursor(secret: str, fingerprint: str, token: str) -> Cursor:
         raise invalid from None
     if not same_query:
         raise bad_param(
-            "cursor", "this cursor belongs to a query with other filters or sort; start again"
+            param, "this cursor belongs to a query with other filters or sort; start again"
         )
     return cursor
 

@@ -2,20 +2,24 @@
 
 from sqlmodel import SQLModel
 
+from app.auth.models import ApiKey
 from app.entities.models import Entity, Role
-from app.facts.models import Fact, FactMention
-from app.quotes.models import Quote, QuoteMention, QuoteSupport
+from app.facts.models import Fact
+from app.idempotency import IdempotentRequest
+from app.quotes.models import Quote, QuoteMention
 from app.sources.models import Source
+from app.versioning import Change
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ApiKey",
+    "Change",
     "Entity",
     "Fact",
-    "FactMention",
+    "IdempotentRequest",
     "Quote",
     "QuoteMention",
-    "QuoteSupport",
     "Role",
     "Source",
     "metadata",

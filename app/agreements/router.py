@@ -1,16 +1,30 @@
-"""GET /v1/agreements and /v1/agreements/{id}."""
+"""/v1/agreements: agreements are facts of kind agreement, shown agreement-first."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
+from app import API_VERSION
 from app.agreements import service
-from app.agreements.schemas import AgreementPublic, AgreementQuery
-from app.db import SessionDep
-from app.errors import problem_responses
+from app.agreements.schemas import (
+    AgreementCreate,
+    AgreementPublic,
+    AgreementQuery,
+    AgreementUpdate,
+)
+from app.api.responses import UPDATE_ERRORS, created_responses, item_json
+from app.auth.service import WriterDep
+from app.caching import IfMatch, require_if_match, with_etag
+from app.db import SessionDep, WriteSessionDep
+from app.errors import problem_responses, revision_not_found
+from app.facts.schemas import ItemQuery, ReasonIn
+from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
+from app.versioning import Action, Revision, change_status
 
 router = APIRouter(prefix="/agreements", tags=["agreements"])
+AgreementId = Annotated[str, Path(examples=["aze-chn-agreement-beijing-forum-2019"])]
 
 
 @router.get(
@@ -19,8 +33,8 @@ router = APIRouter(prefix="/agreements", tags=["agreements"])
     summary="List agreements",
     description="What was signed, when (as precisely as the source says), between whom, "
     "where and how many documents. Agreements are facts of kind `agreement`, so they also "
-    "appear in /v1/facts with the same id.",
-    responses=problem_responses(400, 422),
+    "appear in /v1/facts with the same id and share its history.",
+    responses=problem_responses(400, 401, 403, 422),
 )
 def list_agreements(
     request: Request,
@@ -42,11 +56,122 @@ def list_agreements(
     "/{agreement_id}",
     response_model=AgreementPublic,
     summary="Get an agreement",
-    description="One agreement by id (the id of its fact).",
-    responses=problem_responses(404),
+    description="One agreement by id (the id of its fact). With `as_of`, as it was then.",
+    responses=problem_responses(400, 401, 403, 404),
 )
 def get_agreement(
+    response: Response,
     session: SessionDep,
-    agreement_id: Annotated[str, Path(examples=["aze-chn-agreement-beijing-forum-2019"])],
+    agreement_id: AgreementId,
+    query: Annotated[ItemQuery, Query()],
 ) -> AgreementPublic:
-    return service.get_agreement(session, agreement_id=agreement_id)
+    agreement = service.get_agreement(session, agreement_id=agreement_id, as_of=query.as_of)
+    return with_etag(response, agreement)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AgreementPublic,
+    summary="Create an agreement",
+    description="Add a published agreement (write key); it is also a fact of kind agreement.",
+    responses=created_responses(AgreementPublic),
+)
+def create_agreement(
+    request: Request,
+    body: AgreementCreate,
+    session: WriteSessionDep,
+    caller: WriterDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    def produce() -> JSONResponse:
+        fact = service.create_agreement(session, body=body, actor=caller.name)
+        public = service.render_agreements(session, [fact])[0]
+        return item_json(public, status=201, location=f"/{API_VERSION}/agreements/{fact.id}")
+
+    return idempotent(
+        session,
+        request,
+        owner=caller.name,
+        key=idempotency_key,
+        body=body,
+        ttl_hours=request.app.state.settings.idempotency_ttl_hours,
+        produce=produce,
+    )
+
+
+@router.patch(
+    "/{agreement_id}",
+    response_model=AgreementPublic,
+    summary="Correct an agreement",
+    description="Change some fields with `If-Match`; makes a new revision of its fact.",
+    responses=UPDATE_ERRORS,
+)
+def update_agreement(
+    agreement_id: AgreementId,
+    body: AgreementUpdate,
+    session: WriteSessionDep,
+    caller: WriterDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    current = service.get_agreement_row(session, agreement_id=agreement_id)
+    require_if_match(if_match, service.render_agreements(session, [current])[0])
+    fact = service.update_agreement(session, current=current, body=body, actor=caller.name)
+    return item_json(service.render_agreements(session, [fact])[0])
+
+
+@router.post(
+    "/{agreement_id}/retract",
+    response_model=AgreementPublic,
+    summary="Retract an agreement",
+    description="Withdraw it with a reason; it stays readable by id and in its history. "
+    "Needs `If-Match`.",
+    responses=UPDATE_ERRORS,
+)
+def retract_agreement(
+    agreement_id: AgreementId,
+    body: ReasonIn,
+    session: WriteSessionDep,
+    caller: WriterDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    current = service.get_agreement_row(session, agreement_id=agreement_id)
+    require_if_match(if_match, service.render_agreements(session, [current])[0])
+    fact = change_status(
+        session,
+        current,
+        resource="agreement",
+        action=Action.retract,
+        actor=caller.name,
+        reason=body.reason,
+    )
+    return item_json(service.render_agreements(session, [fact])[0])
+
+
+@router.get(
+    "/{agreement_id}/revisions",
+    response_model=list[Revision[AgreementPublic]],
+    summary="List an agreement's revisions",
+    description="Every revision, oldest first, with actor, reason and full snapshot.",
+    responses=problem_responses(401, 403, 404),
+)
+def list_agreement_revisions(
+    session: SessionDep, agreement_id: AgreementId
+) -> list[Revision[AgreementPublic]]:
+    return service.agreement_revisions(session, agreement_id=agreement_id)
+
+
+@router.get(
+    "/{agreement_id}/revisions/{number}",
+    response_model=Revision[AgreementPublic],
+    summary="Get one revision of an agreement",
+    description="One immutable revision by number.",
+    responses=problem_responses(401, 403, 404),
+)
+def get_agreement_revision(
+    session: SessionDep, agreement_id: AgreementId, number: Annotated[int, Path(ge=1)]
+) -> Revision[AgreementPublic]:
+    for revision in service.agreement_revisions(session, agreement_id=agreement_id):
+        if revision.number == number:
+            return revision
+    raise revision_not_found("agreement", agreement_id, number)

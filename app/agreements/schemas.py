@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.countries import normalise_country_code
 from app.entities.schemas import EntityRef
 from app.facts.models import Status
-from app.facts.schemas import ClaimedBy, Evidence, FactTime
+from app.facts.schemas import AsOf, ClaimedBy, Evidence, EvidenceIn, FactTime, Strict, TimeIn
 from app.pagination import ListQuery
 from app.timeframes import TimeWindow
 
@@ -69,7 +69,7 @@ class AgreementPublic(BaseModel):
     updated_at: datetime
 
 
-class AgreementQuery(ListQuery, TimeWindow):
+class AgreementQuery(ListQuery, TimeWindow, AsOf):
     """Filters for GET /v1/agreements; `from`/`to` overlap the signing date."""
 
     country: list[str] = Field(
@@ -93,3 +93,69 @@ class AgreementQuery(ListQuery, TimeWindow):
     @classmethod
     def _counterpart(cls, value: str | None) -> str | None:
         return None if value is None else normalise_country_code(value)
+
+
+class AgreementCreate(Strict):
+    """A signed agreement; stored as a fact of kind `agreement` (the first two parties are its
+    subject and counterpart)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Ten documents on economy, industry and investment",
+                    "statement": "In 2019, at the Beijing International Forum, Azerbaijan and "
+                    "China signed ten documents covering the economy, industry and investment.",
+                    "parties": ["AZE", "CHN"],
+                    "signed": {"type": "date", "date": "2019", "text": "in 2019"},
+                    "event": "beijing-forum-2019",
+                    "documents": 10,
+                    "documents_text": "ten documents",
+                    "sectors": ["economy", "industry", "investment"],
+                    "claimed_by": "arzukhan-alizadeh",
+                    "claimed_role": "MP",
+                    "evidence": {
+                        "source_id": "trend-4036385",
+                        "start": 1078,
+                        "end": 1229,
+                        "text": "in 2019, at the Beijing International Forum, ten documents "
+                        "covering the economy, industry, and investment sectors were signed "
+                        "between the two countries",
+                    },
+                }
+            ]
+        }
+    )
+
+    title: str = Field(min_length=1, max_length=500)
+    statement: str = Field(min_length=1, max_length=2000)
+    parties: list[str] = Field(min_length=2, description="Entity ids; countries by ISO code.")
+    signed: TimeIn | None = Field(None, description="When it was signed, as the source says.")
+    event: str | None = Field(None, description="Entity id of the event where it was signed.")
+    documents: int | None = Field(None, ge=0, description="How many documents were signed.")
+    documents_text: str | None = Field(
+        None, max_length=200, description="The original words for the count, e.g. `ten documents`."
+    )
+    sectors: list[str] = Field(default_factory=list)
+    claimed_by: str | None = None
+    claimed_role: str | None = Field(None, max_length=200)
+    evidence: EvidenceIn
+    mentions: list[str] = Field(default_factory=list)
+
+
+class AgreementUpdate(Strict):
+    """Fields to change; omitted fields keep their value."""
+
+    title: str | None = Field(None, min_length=1, max_length=500)
+    statement: str | None = Field(None, min_length=1, max_length=2000)
+    parties: list[str] | None = Field(None, min_length=2)
+    signed: TimeIn | None = None
+    event: str | None = None
+    documents: int | None = Field(None, ge=0)
+    documents_text: str | None = Field(None, max_length=200)
+    sectors: list[str] | None = None
+    claimed_by: str | None = None
+    claimed_role: str | None = Field(None, max_length=200)
+    evidence: EvidenceIn | None = None
+    mentions: list[str] | None = None
+    reason: str | None = Field(None, max_length=2000)

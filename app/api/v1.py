@@ -1,16 +1,20 @@
 """The /v1 router: each domain's router, plus an index of the resources."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from app import API_VERSION
 from app.agreements.router import router as agreements_router
+from app.auth.models import Scope
+from app.auth.service import require_scope
+from app.changes.router import router as changes_router
 from app.entities.router import router as entities_router
 from app.facts.router import router as facts_router
 from app.quotes.router import router as quotes_router
 from app.sources.router import router as sources_router
 
-router = APIRouter(prefix=f"/{API_VERSION}")
+# Reads are public unless ECONFACTS_REQUIRE_KEY_FOR_READS is set; writes add their own check.
+router = APIRouter(prefix=f"/{API_VERSION}", dependencies=[Depends(require_scope(Scope.read))])
 
 
 class ResourceLink(BaseModel):
@@ -31,6 +35,7 @@ _RESOURCES = [
     ("agreements", "Signed agreements: when, between whom, where, how many documents."),
     ("entities", "Countries, people, organizations, initiatives and events."),
     ("sources", "The articles everything is traced to, with their full text."),
+    ("changes", "The change feed: every write in commit order, to sync from."),
 ]
 
 
@@ -59,5 +64,6 @@ for domain_router in (
     agreements_router,
     entities_router,
     sources_router,
+    changes_router,
 ):
     router.include_router(domain_router)

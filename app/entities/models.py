@@ -1,9 +1,12 @@
 """Entities: the countries, people, organizations, initiatives and events facts are about."""
 
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime
 
 
 class EntityKind(StrEnum):
@@ -22,9 +25,11 @@ class Entity(SQLModel, table=True):
     name: str = Field(index=True, max_length=200)
     code: str | None = Field(default=None, unique=True, max_length=3)
     description: str | None = None
-    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    aliases: list[str] = Field(default_factory=list, sa_type=JSON)
     date: str | None = Field(default=None, max_length=10, description="Events: reduced ISO date.")
     location: str | None = Field(default=None, max_length=200)
+    revision: int = Field(default=1, description="+1 on every update.")
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Role(SQLModel, table=True):

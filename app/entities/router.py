@@ -1,16 +1,23 @@
-"""GET /v1/entities and /v1/entities/{id}."""
+"""/v1/entities: list, get, create, change."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
-from app.db import SessionDep
+from app import API_VERSION
+from app.api.responses import UPDATE_ERRORS, created_responses, item_json
+from app.auth.service import WriterDep
+from app.caching import IfMatch, require_if_match, with_etag
+from app.db import SessionDep, WriteSessionDep
 from app.entities import service
-from app.entities.schemas import EntityPublic, EntityQuery
+from app.entities.schemas import EntityCreate, EntityPublic, EntityQuery, EntityUpdate
 from app.errors import problem_responses
+from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
 
 router = APIRouter(prefix="/entities", tags=["entities"])
+EntityId = Annotated[str, Path(examples=["arzukhan-alizadeh"])]
 
 
 @router.get(
@@ -42,8 +49,58 @@ def list_entities(
     description="One entity by id: `AZE`, `arzukhan-alizadeh`, `belt-and-road`...",
     responses=problem_responses(404),
 )
-def get_entity(
-    session: SessionDep,
-    entity_id: Annotated[str, Path(examples=["arzukhan-alizadeh"])],
-) -> EntityPublic:
-    return service.get_entity(session, entity_id=entity_id)
+def get_entity(response: Response, session: SessionDep, entity_id: EntityId) -> EntityPublic:
+    return with_etag(response, service.get_entity(session, entity_id=entity_id))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=EntityPublic,
+    summary="Create an entity",
+    description="Add a person, organization, initiative, event or country (write key). A "
+    "country needs only its ISO code; its name comes from ISO 3166-1. Other entities get an "
+    "id made from their name.",
+    responses=created_responses(EntityPublic),
+)
+def create_entity(
+    request: Request,
+    body: EntityCreate,
+    session: WriteSessionDep,
+    caller: WriterDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    def produce() -> JSONResponse:
+        entity = service.create_entity(session, body=body, actor=caller.name)
+        public = service.get_entity(session, entity_id=entity.id)
+        return item_json(public, status=201, location=f"/{API_VERSION}/entities/{entity.id}")
+
+    return idempotent(
+        session,
+        request,
+        owner=caller.name,
+        key=idempotency_key,
+        body=body,
+        ttl_hours=request.app.state.settings.idempotency_ttl_hours,
+        produce=produce,
+    )
+
+
+@router.patch(
+    "/{entity_id}",
+    response_model=EntityPublic,
+    summary="Change an entity",
+    description="Change some fields with `If-Match`. `roles`, if given, replaces the list.",
+    responses=UPDATE_ERRORS,
+)
+def update_entity(
+    entity_id: EntityId,
+    body: EntityUpdate,
+    session: WriteSessionDep,
+    caller: WriterDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    require_if_match(if_match, service.get_entity(session, entity_id=entity_id))
+    entity = service.get_entity_row(session, entity_id=entity_id)
+    service.update_entity(session, entity=entity, body=body, actor=caller.name)
+    return item_json(service.get_entity(session, entity_id=entity_id))

@@ -82,3 +82,58 @@ class EntityQuery(ListQuery):
     @classmethod
     def _code(cls, value: str | None) -> str | None:
         return None if value is None else normalise_country_code(value)
+
+
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    organization: str | None = Field(None, description="Entity id of the organization.")
+    text: str | None = Field(None, max_length=200, description="The role as printed.")
+    start: str | None = Field(None, description="Reduced ISO date.")
+    end: str | None = Field(None, description="Reduced ISO date.")
+
+
+class EntityCreate(BaseModel):
+    """A new entity. Countries need only `kind: country` and `code`: the name comes from ISO."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "organization",
+                    "name": "Shanghai Cooperation Organization",
+                    "aliases": ["SCO"],
+                    "description": "Eurasian political, economic and security organization.",
+                }
+            ]
+        },
+    )
+
+    kind: EntityKind
+    name: str | None = Field(None, min_length=1, max_length=200)
+    code: str | None = Field(None, description="Countries: ISO 3166-1 code.")
+    description: str | None = Field(None, max_length=2000)
+    aliases: list[str] = Field(default_factory=list)
+    date: str | None = Field(None, description="Events: reduced ISO date.")
+    location: str | None = Field(None, max_length=200)
+    roles: list[RoleIn] = Field(default_factory=list, description="People: roles held.")
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_country_code(value)
+
+
+class EntityUpdate(BaseModel):
+    """Fields to change (countries keep their ISO code and name)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    aliases: list[str] | None = None
+    date: str | None = None
+    location: str | None = Field(None, max_length=200)
+    roles: list[RoleIn] | None = None

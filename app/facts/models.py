@@ -5,15 +5,15 @@ parties, event, sectors) live in `attributes`; /v1/agreements is a view on
 them, so one table, one evidence rule and one history serve both.
 """
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, Text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, Index, Numeric, Text
+from sqlmodel import Field
 
-from app.db import UTCDateTime
+from app.versioning import Versioned, current_revision_unique
 
 MONEY = Numeric(30, 6)
 """Decimal, never float: 24 integer digits and 6 decimals hold any figure we print."""
@@ -47,6 +47,7 @@ class Status(StrEnum):
     draft = "draft"
     published = "published"
     retracted = "retracted"
+    rejected = "rejected"
 
 
 class TimeType(StrEnum):
@@ -54,8 +55,11 @@ class TimeType(StrEnum):
     period = "period"
 
 
-class Fact(SQLModel, table=True):
+class Fact(Versioned, table=True):
+    """One revision of a fact; see app.versioning for how revisions work."""
+
     __table_args__ = (
+        current_revision_unique("fact"),
         Index("ix_fact_pair", "subject_id", "counterpart_id"),
         Index("ix_fact_status_kind", "status", "kind"),
         Index("ix_fact_time", "time_start", "time_end"),
@@ -96,17 +100,6 @@ class Fact(SQLModel, table=True):
     evidence_end: int
     evidence_text: str = Field(sa_type=Text)
 
-    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    mentions: list[str] = Field(default_factory=list, sa_type=JSON)
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     status: str = Field(default=Status.published, max_length=20)
-    revision: int = Field(default=1)
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
-
-
-class FactMention(SQLModel, table=True):
-    """Other entities a fact names (initiatives, events, people), for filtering and display."""
-
-    __tablename__ = "fact_mention"
-
-    fact_id: str = Field(foreign_key="fact.id", primary_key=True, max_length=80)
-    entity_id: str = Field(foreign_key="entity.id", primary_key=True, index=True, max_length=80)

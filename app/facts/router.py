@@ -1,16 +1,25 @@
-"""GET /v1/facts and /v1/facts/{id}."""
+"""/v1/facts: list, get, create, correct, retract, publish, reject, revisions."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
-from app.db import SessionDep
-from app.errors import problem_responses
+from app import API_VERSION
+from app.api.responses import UPDATE_ERRORS, created_responses, item_json
+from app.auth.service import WriterDep
+from app.caching import IfMatch, require_if_match, with_etag
+from app.db import SessionDep, WriteSessionDep
+from app.errors import problem_responses, revision_not_found
 from app.facts import service
-from app.facts.schemas import FactPublic, FactQuery
+from app.facts.schemas import FactCreate, FactPublic, FactQuery, FactUpdate, ItemQuery, ReasonIn
+from app.facts.service import fact_revisions
+from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
+from app.versioning import Action, Revision, change_status
 
 router = APIRouter(prefix="/facts", tags=["facts"])
+FactId = Annotated[str, Path(examples=["aze-chn-investment-chn-to-aze-since-1995"])]
 
 
 @router.get(
@@ -24,10 +33,11 @@ router = APIRouter(prefix="/facts", tags=["facts"])
         "equals `country=AZE&counterpart=CHN`, unless `direction=subject_to_counterpart`. "
         "`value_min`/`value_max` respect the hedge: each fact's figure implies an interval "
         "(exact: [v, v]; nearly/almost: [0.9v, v]; around/about: [0.9v, 1.1v]; more than/at "
-        "least: [v, ∞); less than/at most: (−∞, v]) and a value filter keeps the facts whose "
-        "interval overlaps it. Pages follow the `next` cursor (also in the `Link` header)."
+        "least: [v, unbounded); less than/at most: (unbounded, v]) and a value filter keeps "
+        "the facts whose interval reaches it. `as_of` answers as the data stood at that time. "
+        "Pages follow the `next` cursor (also in the `Link` header)."
     ),
-    responses=problem_responses(400, 422),
+    responses=problem_responses(400, 401, 403, 422),
 )
 def list_facts(
     request: Request,
@@ -48,11 +58,146 @@ def list_facts(
     response_model=FactPublic,
     summary="Get a fact",
     description="One fact by id, with its figure, hedge, time, claimant and evidence span. "
-    "Retracted facts stay readable here.",
-    responses=problem_responses(404),
+    "Retracted facts stay readable here. With `as_of`, the revision current at that time.",
+    responses=problem_responses(400, 401, 403, 404),
 )
 def get_fact(
+    response: Response,
     session: SessionDep,
-    fact_id: Annotated[str, Path(examples=["aze-chn-investment-chn-to-aze-since-1995"])],
+    fact_id: FactId,
+    query: Annotated[ItemQuery, Query()],
 ) -> FactPublic:
-    return service.get_fact(session, fact_id=fact_id)
+    fact = service.get_fact(session, fact_id=fact_id, as_of=query.as_of)
+    return with_etag(response, fact)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=FactPublic,
+    summary="Create a fact",
+    description="Add a published fact (write key). The evidence must be the source's exact "
+    "text at [start:end], and the figure's and time's original words must occur in it. "
+    "Countries are referred to by ISO 3166-1 code. Send an `Idempotency-Key` to make "
+    "retries safe.",
+    responses=created_responses(FactPublic),
+)
+def create_fact(
+    request: Request,
+    body: FactCreate,
+    session: WriteSessionDep,
+    caller: WriterDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    def produce() -> JSONResponse:
+        fact = service.create_fact(session, body=body, actor=caller.name)
+        public = service.render_facts(session, [fact])[0]
+        return item_json(public, status=201, location=f"/{API_VERSION}/facts/{fact.id}")
+
+    return idempotent(
+        session,
+        request,
+        owner=caller.name,
+        key=idempotency_key,
+        body=body,
+        ttl_hours=request.app.state.settings.idempotency_ttl_hours,
+        produce=produce,
+    )
+
+
+@router.patch(
+    "/{fact_id}",
+    response_model=FactPublic,
+    summary="Correct a fact",
+    description="Change some fields (the others keep their value) with `If-Match` set to the "
+    "ETag you read. Makes a new revision; the old one stays in the history and in `as_of` "
+    "reads. `reason` is kept with the revision.",
+    responses=UPDATE_ERRORS,
+)
+def update_fact(
+    fact_id: FactId,
+    body: FactUpdate,
+    session: WriteSessionDep,
+    caller: WriterDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    current = service.get_fact_row(session, fact_id=fact_id)
+    require_if_match(if_match, service.render_facts(session, [current])[0])
+    fact = service.update_fact(session, current=current, body=body, actor=caller.name)
+    return item_json(service.render_facts(session, [fact])[0])
+
+
+def _status_route(action: Action, summary: str, description: str) -> None:
+    @router.post(
+        f"/{{fact_id}}/{action.value}",
+        response_model=FactPublic,
+        summary=summary,
+        description=description,
+        responses=UPDATE_ERRORS,
+        name=f"{action.value}_fact",
+    )
+    def change(
+        fact_id: FactId,
+        body: ReasonIn,
+        session: WriteSessionDep,
+        caller: WriterDep,
+        if_match: IfMatch = None,
+    ) -> JSONResponse:
+        current = service.get_fact_row(session, fact_id=fact_id)
+        require_if_match(if_match, service.render_facts(session, [current])[0])
+        fact = change_status(
+            session,
+            current,
+            resource="fact",
+            action=action,
+            actor=caller.name,
+            reason=body.reason,
+        )
+        return item_json(service.render_facts(session, [fact])[0])
+
+
+_status_route(
+    Action.retract,
+    "Retract a fact",
+    "Withdraw a fact, with a reason. It leaves default lists but stays readable by id, in "
+    "its revisions and in `as_of` reads of the time before. Needs `If-Match`.",
+)
+_status_route(
+    Action.publish,
+    "Publish a draft fact",
+    "An editor approves a draft (e.g. an extraction candidate): a new revision with status "
+    "published, by the reviewer's key. Needs `If-Match`.",
+)
+_status_route(
+    Action.reject,
+    "Reject a draft fact",
+    "An editor turns down a draft, with a reason; it stays in the history. Needs `If-Match`.",
+)
+
+
+@router.get(
+    "/{fact_id}/revisions",
+    response_model=list[Revision[FactPublic]],
+    summary="List a fact's revisions",
+    description="Every revision, oldest first: number, action, actor (API key name), reason, "
+    "when it was current, and the full snapshot.",
+    responses=problem_responses(401, 403, 404),
+)
+def list_fact_revisions(session: SessionDep, fact_id: FactId) -> list[Revision[FactPublic]]:
+    return fact_revisions(session, fact_id=fact_id)
+
+
+@router.get(
+    "/{fact_id}/revisions/{number}",
+    response_model=Revision[FactPublic],
+    summary="Get one revision of a fact",
+    description="One immutable revision by number (1 is the first).",
+    responses=problem_responses(401, 403, 404),
+)
+def get_fact_revision(
+    session: SessionDep, fact_id: FactId, number: Annotated[int, Path(ge=1)]
+) -> Revision[FactPublic]:
+    for revision in fact_revisions(session, fact_id=fact_id):
+        if revision.number == number:
+            return revision
+    raise revision_not_found("fact", fact_id, number)

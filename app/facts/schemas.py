@@ -5,13 +5,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.countries import normalise_country_code
 from app.entities.schemas import EntityRef
 from app.facts.models import Comparator, Direction, FactKind, Status, TimeType
 from app.pagination import ListQuery
-from app.timeframes import Precision, TimeWindow
+from app.timeframes import Precision, ReducedDate, TimeWindow
 
 
 class Quantity(BaseModel):
@@ -139,7 +139,24 @@ def _country_list(values: list[str]) -> list[str]:
     return [normalise_country_code(v) for v in values]
 
 
-class FactQuery(ListQuery, TimeWindow):
+class AsOf(BaseModel):
+    """`as_of`: read the data exactly as it was at that time."""
+
+    as_of: AwareDatetime | None = Field(
+        None,
+        description="RFC 3339 time with offset, e.g. 2025-05-01T00:00:00Z: answer with the "
+        "revisions that were current then (retracted-later facts included, corrections made "
+        "later excluded).",
+    )
+
+
+class ItemQuery(AsOf):
+    """Query parameters of an item GET: only `as_of`; anything else is a 400."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FactQuery(ListQuery, TimeWindow, AsOf):
     """Filters for GET /v1/facts (and /v1/agreements, which are facts of kind agreement)."""
 
     country: list[str] = Field(
@@ -201,3 +218,177 @@ class FactQuery(ListQuery, TimeWindow):
     @classmethod
     def _counterpart(cls, value: str | None) -> str | None:
         return None if value is None else normalise_country_code(value)
+
+
+# --- writes -----------------------------------------------------------------------------
+
+NON_CURRENCY_UNITS = frozenset({"documents", "rank", "ratio", "years", "percent", "count"})
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields: a typo or an `id`/`status` is a 422, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class QuantityIn(Strict):
+    value: Decimal = Field(allow_inf_nan=False, ge=0, max_digits=30, decimal_places=6)
+    unit: str = Field(
+        description="ISO 4217 currency code (USD, EUR, AZN...) or one of: "
+        + ", ".join(sorted(NON_CURRENCY_UNITS))
+        + "."
+    )
+    comparator: Comparator
+    hedge: str | None = Field(None, max_length=60, examples=["nearly"])
+    text: str | None = Field(
+        None, max_length=500, description="The original words; must occur in the evidence."
+    )
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, unit: str) -> str:
+        import pycountry
+
+        if unit in NON_CURRENCY_UNITS:
+            return unit
+        if pycountry.currencies.get(alpha_3=unit.upper()) is not None:
+            return unit.upper()
+        raise ValueError(
+            f"'{unit}' is neither an ISO 4217 currency code nor one of "
+            f"{', '.join(sorted(NON_CURRENCY_UNITS))}"
+        )
+
+
+class TimeIn(Strict):
+    type: TimeType
+    date: str | None = Field(None, description="type=date: YYYY, YYYY-MM or YYYY-MM-DD.")
+    start: str | None = Field(None, description="type=period: reduced ISO date.")
+    end: str | None = Field(None, description="type=period: reduced ISO date.")
+    text: str | None = Field(
+        None, max_length=500, description="The original words; must occur in the evidence."
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> "TimeIn":
+        if self.type is TimeType.date:
+            if self.date is None or self.start is not None or self.end is not None:
+                raise ValueError("type=date takes `date` (and no start/end)")
+            ReducedDate.parse(self.date)
+        else:
+            if self.start is None or self.end is None or self.date is not None:
+                raise ValueError("type=period takes `start` and `end` (and no date)")
+            if ReducedDate.parse(self.start).first_day > ReducedDate.parse(self.end).last_day:
+                raise ValueError("the period starts after it ends")
+        return self
+
+
+class EvidenceIn(Strict):
+    source_id: str = Field(examples=["trend-4036385"])
+    start: int = Field(ge=0)
+    end: int = Field(ge=1)
+    text: str = Field(min_length=1, description="Must equal the source text[start:end].")
+
+
+class AgreementIn(Strict):
+    title: str = Field(min_length=1, max_length=500)
+    parties: list[str] = Field(min_length=1, description="Entity ids (country codes).")
+    event: str | None = Field(None, description="Entity id of the event where it was signed.")
+    documents: int | None = Field(None, ge=0)
+    sectors: list[str] = Field(default_factory=list)
+
+
+FACT_CREATE_EXAMPLE: dict[str, Any] = {
+    "kind": "trade_turnover",
+    "statement": "Trade turnover between Azerbaijan and China has surpassed $3.5 billion over "
+    "the last five years.",
+    "subject": "AZE",
+    "counterpart": "CHN",
+    "direction": "bilateral",
+    "quantity": {
+        "value": "3500000000",
+        "unit": "USD",
+        "comparator": "more_than",
+        "hedge": "surpassing",
+        "text": "surpassing $3.5 billion",
+    },
+    "time": {
+        "type": "period",
+        "start": "2020",
+        "end": "2025-04-28",
+        "text": "over the last five years",
+    },
+    "claimed_by": "arzukhan-alizadeh",
+    "claimed_role": "MP",
+    "evidence": {
+        "source_id": "trend-4036385",
+        "start": 1244,
+        "end": 1360,
+        "text": "over the last five years, trade turnover between Azerbaijan and China has more "
+        "than doubled, surpassing $3.5 billion",
+    },
+    "mentions": [],
+}
+
+
+class FactCreate(Strict):
+    """A new fact. The server sets id, revision, status (published) and timestamps."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [FACT_CREATE_EXAMPLE]})
+
+    kind: FactKind
+    statement: str = Field(min_length=1, max_length=2000)
+    subject: str = Field(description="Entity id; a country by its ISO 3166-1 code.")
+    counterpart: str | None = Field(None, description="Entity id; a country by its code.")
+    direction: Direction = Direction.bilateral
+    quantity: QuantityIn | None = None
+    time: TimeIn | None = None
+    claimed_by: str | None = Field(None, description="Entity id of the person claiming it.")
+    claimed_role: str | None = Field(None, max_length=200)
+    evidence: EvidenceIn
+    mentions: list[str] = Field(default_factory=list, description="Other entity ids named.")
+    agreement: AgreementIn | None = Field(None, description="Required for kind=agreement only.")
+
+    @model_validator(mode="after")
+    def _agreement_only_for_agreements(self) -> "FactCreate":
+        if (self.kind is FactKind.agreement) != (self.agreement is not None):
+            raise ValueError("`agreement` is required for kind=agreement and allowed for no other")
+        return self
+
+
+class FactUpdate(Strict):
+    """Fields to change; omitted fields keep their value, null clears an optional one."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "quantity": {
+                        "value": "942300000",
+                        "unit": "USD",
+                        "comparator": "exact",
+                        "hedge": None,
+                        "text": None,
+                    },
+                    "reason": "Corrected to the exact figure reported later.",
+                }
+            ]
+        }
+    )
+
+    kind: FactKind | None = None
+    statement: str | None = Field(None, min_length=1, max_length=2000)
+    subject: str | None = None
+    counterpart: str | None = None
+    direction: Direction | None = None
+    quantity: QuantityIn | None = None
+    time: TimeIn | None = None
+    claimed_by: str | None = None
+    claimed_role: str | None = Field(None, max_length=200)
+    evidence: EvidenceIn | None = None
+    mentions: list[str] | None = None
+    agreement: AgreementIn | None = None
+    reason: str | None = Field(None, max_length=2000, description="Why; kept in the revision.")
+
+
+class ReasonIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000, examples=["Superseded by a newer figure."])

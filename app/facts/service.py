@@ -1,7 +1,8 @@
 """Fact queries and rendering. Takes a session, never commits."""
 
+import secrets
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,22 +11,34 @@ from sqlmodel import Session, col, select
 
 from app.entities.models import Entity
 from app.entities.schemas import EntityRef
-from app.entities.service import entity_refs
-from app.errors import bad_param, not_found
-from app.facts.models import Comparator, Direction, Fact, FactKind, FactMention, Status, TimeType
+from app.entities.service import entity_refs, resolve_entity
+from app.errors import ProblemError, bad_body, bad_param, not_found, revalidate
+from app.facts.models import Comparator, Direction, Fact, FactKind, Status, TimeType
+from app.facts.quantity import implied_interval
 from app.facts.schemas import (
     AgreementDetails,
     ClaimedBy,
     Evidence,
+    FactCreate,
     FactPublic,
     FactQuery,
     FactTime,
+    FactUpdate,
     Quantity,
 )
 from app.pagination import Cursor, SortKey, keyset_page
 from app.search import all_words_match
 from app.sources.models import Source
+from app.sources.service import check_evidence
 from app.timeframes import Precision, ReducedDate
+from app.versioning import (
+    Action,
+    Revision,
+    first_revision,
+    history,
+    next_revision,
+    visible_at,
+)
 
 _FAR_FUTURE = date(9999, 12, 31)
 _FAR_PAST = date(1, 1, 1)
@@ -142,15 +155,31 @@ def list_facts(
     return render_facts(session, rows), next_cursor
 
 
-def get_fact_row(session: Session, *, fact_id: str, kind: FactKind | None = None) -> Fact:
-    fact = session.get(Fact, fact_id)
+def get_fact_row(
+    session: Session,
+    *,
+    fact_id: str,
+    kind: FactKind | None = None,
+    as_of: datetime | None = None,
+) -> Fact:
+    """The current revision (or the one current at as_of), whatever its status."""
+    fact = session.exec(
+        select(Fact).where(col(Fact.id) == fact_id, visible_at(Fact, as_of))
+    ).first()
     if fact is None or (kind is not None and fact.kind != kind):
-        raise not_found(kind.value if kind else "fact", fact_id)
+        resource = kind.value if kind else "fact"
+        if as_of is not None:
+            raise ProblemError(
+                404,
+                f"No {resource} with id '{fact_id}' existed at {as_of.isoformat()}.",
+                code="not_found",
+            )
+        raise not_found(resource, fact_id)
     return fact
 
 
-def get_fact(session: Session, *, fact_id: str) -> FactPublic:
-    return render_facts(session, [get_fact_row(session, fact_id=fact_id)])[0]
+def get_fact(session: Session, *, fact_id: str, as_of: datetime | None = None) -> FactPublic:
+    return render_facts(session, [get_fact_row(session, fact_id=fact_id, as_of=as_of)])[0]
 
 
 def fact_time(fact: Fact) -> FactTime | None:
@@ -221,13 +250,9 @@ def render_facts(session: Session, facts: Sequence[Fact]) -> list[FactPublic]:
     """Turn rows into the public shape, resolving every entity reference in two queries."""
     if not facts:
         return []
-    ids = [f.id for f in facts]
-    mention_rows = session.exec(select(FactMention).where(col(FactMention.fact_id).in_(ids))).all()
-    mentions: dict[str, list[str]] = {}
-    for m in mention_rows:
-        mentions.setdefault(m.fact_id, []).append(m.entity_id)
-    wanted: set[str | None] = {m.entity_id for m in mention_rows}
+    wanted: set[str | None] = set()
     for f in facts:
+        wanted.update(f.mentions or [])
         wanted.update((f.subject_id, f.counterpart_id, f.claimed_by_id))
         attrs = f.attributes or {}
         wanted.update(attrs.get("parties", []))
@@ -255,12 +280,215 @@ def render_facts(session: Session, facts: Sequence[Fact]) -> list[FactPublic]:
                     end=f.evidence_end,
                     text=f.evidence_text,
                 ),
-                mentions=[refs[m] for m in sorted(mentions.get(f.id, [])) if m in refs],
+                mentions=[refs[m] for m in sorted(f.mentions or []) if m in refs],
                 agreement=_agreement(f, refs),
                 status=Status(f.status),
                 revision=f.revision,
                 created_at=f.created_at,
-                updated_at=f.updated_at,
+                updated_at=f.valid_from,
             )
         )
     return out
+
+
+# --- writes: every one makes a new immutable revision (app.versioning) -------------------
+
+
+def new_id(prefix: str) -> str:
+    """Server-made ids: a readable prefix and 16 random hex digits; never reused."""
+    return f"{prefix}-{secrets.token_hex(8)}"
+
+
+def _must_occur(words: str | None, evidence: str, field: str) -> None:
+    if words is not None and words not in evidence:
+        raise bad_body(field, f"{words!r} does not occur in evidence.text")
+
+
+def _columns(session: Session, body: FactCreate, *, actor: str) -> dict[str, Any]:
+    """Validate a fact against the database and turn it into table columns."""
+
+    def entity(ref: str, field: str) -> str:
+        return resolve_entity(session, ref, field=field, actor=actor)
+
+    evidence = body.evidence
+    check_evidence(
+        session,
+        source_id=evidence.source_id,
+        start=evidence.start,
+        end=evidence.end,
+        text=evidence.text,
+        field="evidence",
+    )
+    columns: dict[str, Any] = {
+        "kind": body.kind.value,
+        "statement": body.statement,
+        "subject_id": entity(body.subject, "subject"),
+        "counterpart_id": entity(body.counterpart, "counterpart") if body.counterpart else None,
+        "direction": body.direction.value,
+        "claimed_by_id": entity(body.claimed_by, "claimed_by") if body.claimed_by else None,
+        "claimed_role": body.claimed_role,
+        "source_id": evidence.source_id,
+        "evidence_start": evidence.start,
+        "evidence_end": evidence.end,
+        "evidence_text": evidence.text,
+        "mentions": sorted({entity(m, "mentions") for m in body.mentions}),
+        "attributes": {},
+        "value": None,
+        "unit": None,
+        "comparator": None,
+        "hedge": None,
+        "value_low": None,
+        "value_high": None,
+        "quantity_text": None,
+        "time_type": None,
+        "time_start": None,
+        "time_start_precision": None,
+        "time_end": None,
+        "time_end_precision": None,
+        "time_text": None,
+    }
+    if body.quantity is not None:
+        q = body.quantity
+        _must_occur(q.text, evidence.text, "quantity.text")
+        low, high = implied_interval(q.comparator, q.value, q.hedge)
+        columns.update(
+            value=q.value,
+            unit=q.unit,
+            comparator=q.comparator.value,
+            hedge=q.hedge,
+            value_low=low,
+            value_high=high,
+            quantity_text=q.text,
+        )
+    if body.time is not None:
+        t = body.time
+        _must_occur(t.text, evidence.text, "time.text")
+        first = ReducedDate.parse(str(t.date if t.type is TimeType.date else t.start))
+        last = ReducedDate.parse(str(t.date if t.type is TimeType.date else t.end))
+        columns.update(
+            time_type=t.type.value,
+            time_start=first.first_day,
+            time_start_precision=first.precision.value,
+            time_end=last.last_day,
+            time_end_precision=last.precision.value,
+            time_text=t.text,
+        )
+    if body.agreement is not None:
+        a = body.agreement
+        columns["attributes"] = {
+            "title": a.title,
+            "parties": [entity(p, "agreement.parties") for p in a.parties],
+            "event": entity(a.event, "agreement.event") if a.event else None,
+            "documents": a.documents,
+            "sectors": a.sectors,
+        }
+    return columns
+
+
+def _as_input(fact: Fact) -> dict[str, Any]:
+    """A stored revision in FactCreate's shape, so an update is validated like a create."""
+    public_time = fact_time(fact)
+    time: dict[str, Any] | None = None
+    if public_time is not None:
+        time = (
+            {"type": "date", "date": public_time.date, "text": public_time.text}
+            if public_time.type is TimeType.date
+            else {
+                "type": "period",
+                "start": public_time.start,
+                "end": public_time.end,
+                "text": public_time.text,
+            }
+        )
+    quantity = None
+    if fact.value is not None:
+        quantity = {
+            "value": fact.value,
+            "unit": fact.unit,
+            "comparator": fact.comparator,
+            "hedge": fact.hedge,
+            "text": fact.quantity_text,
+        }
+    attrs = fact.attributes or {}
+    return {
+        "kind": fact.kind,
+        "statement": fact.statement,
+        "subject": fact.subject_id,
+        "counterpart": fact.counterpart_id,
+        "direction": fact.direction,
+        "quantity": quantity,
+        "time": time,
+        "claimed_by": fact.claimed_by_id,
+        "claimed_role": fact.claimed_role,
+        "evidence": {
+            "source_id": fact.source_id,
+            "start": fact.evidence_start,
+            "end": fact.evidence_end,
+            "text": fact.evidence_text,
+        },
+        "mentions": list(fact.mentions or []),
+        "agreement": {
+            k: attrs.get(k) for k in ("title", "parties", "event", "documents", "sectors")
+        }
+        if fact.kind == FactKind.agreement
+        else None,
+    }
+
+
+def create_fact(
+    session: Session,
+    *,
+    body: FactCreate,
+    actor: str,
+    fact_id: str | None = None,
+    status: Status = Status.published,
+) -> Fact:
+    fact = Fact(
+        id=fact_id or new_id("fact"),
+        status=status.value,
+        **_columns(session, body, actor=actor),
+    )
+    first_revision(session, fact, resource="fact", actor=actor)
+    session.flush()
+    return fact
+
+
+def update_fact(session: Session, *, current: Fact, body: FactUpdate, actor: str) -> Fact:
+    if current.status == Status.retracted:
+        raise ProblemError(
+            409,
+            f"fact '{current.id}' is retracted; retracted facts are kept as they were.",
+            code="retracted",
+        )
+    changes = body.model_dump(exclude_unset=True, exclude={"reason"})
+    if not changes:
+        raise bad_body("", "nothing to change: send at least one field besides `reason`")
+    merged = {**_as_input(current), **changes}
+    validated = revalidate(FactCreate, merged)
+    fact = next_revision(
+        session,
+        current,
+        resource="fact",
+        changes=_columns(session, validated, actor=actor),
+        action=Action.update,
+        actor=actor,
+        reason=body.reason,
+    )
+    session.flush()
+    return fact
+
+
+def fact_revisions(session: Session, *, fact_id: str) -> list[Revision[FactPublic]]:
+    rows = history(session, Fact, ident=fact_id, resource="fact")
+    return [
+        Revision[FactPublic](
+            number=row.revision,
+            action=Action(row.action),
+            actor=row.actor,
+            reason=row.reason,
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+            snapshot=public,
+        )
+        for row, public in zip(rows, render_facts(session, rows), strict=True)
+    ]

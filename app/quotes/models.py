@@ -1,14 +1,18 @@
 """Quotes: a speaker's exact words, where they were published and what they support."""
 
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import Text
+from sqlalchemy import JSON, Index, Text
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime
+from app.versioning import Versioned, current_revision_unique
 
 
-class Quote(SQLModel, table=True):
+class Quote(Versioned, table=True):
+    """One revision of a quote; see app.versioning."""
+
+    __table_args__ = (current_revision_unique("quote"), Index("ix_quote_status", "status"))
+
     id: str = Field(primary_key=True, max_length=80)
     text: str = Field(sa_type=Text, description="The exact words, without quotation marks.")
     speaker_id: str = Field(foreign_key="entity.id", index=True, max_length=80)
@@ -19,23 +23,17 @@ class Quote(SQLModel, table=True):
     source_id: str = Field(foreign_key="source.id", index=True, max_length=80)
     evidence_start: int
     evidence_end: int
-    status: str = Field(default="published", index=True, max_length=20)
-    revision: int = Field(default=1)
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
+    supports: list[str] = Field(
+        default_factory=list, sa_type=JSON, description="Ids of the facts this quote supports."
+    )
+    status: str = Field(default="published", max_length=20)
 
 
 class QuoteMention(SQLModel, table=True):
+    """Entities a quote revision mentions; a table (not JSON) so `country=` can use an index."""
+
     __tablename__ = "quote_mention"
 
-    quote_id: str = Field(foreign_key="quote.id", primary_key=True, max_length=80)
+    quote_id: str = Field(primary_key=True, max_length=80)
+    revision: int = Field(primary_key=True)
     entity_id: str = Field(foreign_key="entity.id", primary_key=True, index=True, max_length=80)
-
-
-class QuoteSupport(SQLModel, table=True):
-    """Which facts a quote is the evidence for."""
-
-    __tablename__ = "quote_support"
-
-    quote_id: str = Field(foreign_key="quote.id", primary_key=True, max_length=80)
-    fact_id: str = Field(foreign_key="fact.id", primary_key=True, index=True, max_length=80)

@@ -1,16 +1,25 @@
-"""GET /v1/quotes and /v1/quotes/{id}."""
+"""/v1/quotes: list, get, create, correct, retract, publish, reject, revisions."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
-from app.db import SessionDep
-from app.errors import problem_responses
+from app import API_VERSION
+from app.api.responses import UPDATE_ERRORS, created_responses, item_json
+from app.auth.service import WriterDep
+from app.caching import IfMatch, require_if_match, with_etag
+from app.db import SessionDep, WriteSessionDep
+from app.errors import problem_responses, revision_not_found
+from app.facts.schemas import ItemQuery, ReasonIn
+from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
 from app.quotes import service
-from app.quotes.schemas import QuotePublic, QuoteQuery
+from app.quotes.schemas import QuoteCreate, QuotePublic, QuoteQuery, QuoteUpdate
+from app.versioning import Action, Revision, change_status
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
+QuoteId = Annotated[str, Path(examples=["alizadeh-investment-belt-and-road"])]
 
 
 @router.get(
@@ -19,8 +28,8 @@ router = APIRouter(prefix="/quotes", tags=["quotes"])
     summary="List quotes",
     description="Exact words with their speaker, the speaker's role as printed, the outlet "
     "and the evidence span in the source. Filter by `speaker`, `source`, mentioned `country`, "
-    "words (`q`) and date (`from`/`to`).",
-    responses=problem_responses(400, 422),
+    "words (`q`), date (`from`/`to`) and `as_of`.",
+    responses=problem_responses(400, 401, 403, 422),
 )
 def list_quotes(
     request: Request,
@@ -40,11 +49,126 @@ def list_quotes(
     "/{quote_id}",
     response_model=QuotePublic,
     summary="Get a quote",
-    description="One quote by id, with the facts it supports.",
-    responses=problem_responses(404),
+    description="One quote by id, with the facts it supports. With `as_of`, as it was then.",
+    responses=problem_responses(400, 401, 403, 404),
 )
 def get_quote(
+    response: Response,
     session: SessionDep,
-    quote_id: Annotated[str, Path(examples=["alizadeh-investment-belt-and-road"])],
+    quote_id: QuoteId,
+    query: Annotated[ItemQuery, Query()],
 ) -> QuotePublic:
-    return service.get_quote(session, quote_id=quote_id)
+    return with_etag(response, service.get_quote(session, quote_id=quote_id, as_of=query.as_of))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=QuotePublic,
+    summary="Create a quote",
+    description="Add a published quote (write key). The words are the evidence text, which "
+    "must be the source's exact text at [start:end]. `Idempotency-Key` makes retries safe.",
+    responses=created_responses(QuotePublic),
+)
+def create_quote(
+    request: Request,
+    body: QuoteCreate,
+    session: WriteSessionDep,
+    caller: WriterDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    def produce() -> JSONResponse:
+        quote = service.create_quote(session, body=body, actor=caller.name)
+        public = service.render_quotes(session, [quote])[0]
+        return item_json(public, status=201, location=f"/{API_VERSION}/quotes/{quote.id}")
+
+    return idempotent(
+        session,
+        request,
+        owner=caller.name,
+        key=idempotency_key,
+        body=body,
+        ttl_hours=request.app.state.settings.idempotency_ttl_hours,
+        produce=produce,
+    )
+
+
+@router.patch(
+    "/{quote_id}",
+    response_model=QuotePublic,
+    summary="Correct a quote",
+    description="Change some fields with `If-Match`; makes a new revision.",
+    responses=UPDATE_ERRORS,
+)
+def update_quote(
+    quote_id: QuoteId,
+    body: QuoteUpdate,
+    session: WriteSessionDep,
+    caller: WriterDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    current = service.get_quote_row(session, quote_id=quote_id)
+    require_if_match(if_match, service.render_quotes(session, [current])[0])
+    quote = service.update_quote(session, current=current, body=body, actor=caller.name)
+    return item_json(service.render_quotes(session, [quote])[0])
+
+
+def _status_route(action: Action, summary: str, description: str) -> None:
+    @router.post(
+        f"/{{quote_id}}/{action.value}",
+        response_model=QuotePublic,
+        summary=summary,
+        description=description,
+        responses=UPDATE_ERRORS,
+        name=f"{action.value}_quote",
+    )
+    def change(
+        quote_id: QuoteId,
+        body: ReasonIn,
+        session: WriteSessionDep,
+        caller: WriterDep,
+        if_match: IfMatch = None,
+    ) -> JSONResponse:
+        current = service.get_quote_row(session, quote_id=quote_id)
+        require_if_match(if_match, service.render_quotes(session, [current])[0])
+        quote = change_status(
+            session, current, resource="quote", action=action, actor=caller.name, reason=body.reason
+        )
+        service.copy_mentions(session, old=current, new=quote)
+        return item_json(service.render_quotes(session, [quote])[0])
+
+
+_status_route(
+    Action.retract,
+    "Retract a quote",
+    "Withdraw a quote with a reason; it stays readable by id and in its history.",
+)
+_status_route(Action.publish, "Publish a draft quote", "Approve a draft quote. Needs `If-Match`.")
+_status_route(Action.reject, "Reject a draft quote", "Turn down a draft quote with a reason.")
+
+
+@router.get(
+    "/{quote_id}/revisions",
+    response_model=list[Revision[QuotePublic]],
+    summary="List a quote's revisions",
+    description="Every revision, oldest first, with actor, reason and full snapshot.",
+    responses=problem_responses(401, 403, 404),
+)
+def list_quote_revisions(session: SessionDep, quote_id: QuoteId) -> list[Revision[QuotePublic]]:
+    return service.quote_revisions(session, quote_id=quote_id)
+
+
+@router.get(
+    "/{quote_id}/revisions/{number}",
+    response_model=Revision[QuotePublic],
+    summary="Get one revision of a quote",
+    description="One immutable revision by number.",
+    responses=problem_responses(401, 403, 404),
+)
+def get_quote_revision(
+    session: SessionDep, quote_id: QuoteId, number: Annotated[int, Path(ge=1)]
+) -> Revision[QuotePublic]:
+    for revision in service.quote_revisions(session, quote_id=quote_id):
+        if revision.number == number:
+            return revision
+    raise revision_not_found("quote", quote_id, number)

@@ -8,9 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.countries import normalise_country_code
 from app.entities.schemas import EntityRef
 from app.facts.models import Status
-from app.facts.schemas import ClaimedBy, Evidence
+from app.facts.schemas import AsOf, ClaimedBy, Evidence, EvidenceIn, Strict
 from app.pagination import ListQuery
-from app.timeframes import TimeWindow
+from app.timeframes import ReducedDate, TimeWindow
 
 QUOTE_EXAMPLE: dict[str, Any] = {
     "id": "alizadeh-investment-belt-and-road",
@@ -51,7 +51,7 @@ class QuotePublic(BaseModel):
     updated_at: datetime
 
 
-class QuoteQuery(ListQuery, TimeWindow):
+class QuoteQuery(ListQuery, TimeWindow, AsOf):
     """Filters for GET /v1/quotes."""
 
     speaker: str | None = Field(
@@ -75,3 +75,61 @@ class QuoteQuery(ListQuery, TimeWindow):
     @classmethod
     def _countries(cls, value: list[str]) -> list[str]:
         return [normalise_country_code(v) for v in value]
+
+
+def _reduced_date(value: str | None) -> str | None:
+    if value is not None:
+        ReducedDate.parse(value)
+    return value
+
+
+class QuoteCreate(Strict):
+    """A new quote: the words are the evidence text, exactly as in the source."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "speaker": "arzukhan-alizadeh",
+                    "speaker_role": "MP",
+                    "said_to": "trend",
+                    "date": "2025-04-28",
+                    "evidence": {
+                        "source_id": "trend-4036385",
+                        "start": 1069,
+                        "end": 1228,
+                        "text": "Notably, in 2019, at the Beijing International Forum, ten "
+                        "documents covering the economy, industry, and investment sectors were "
+                        "signed between the two countries",
+                    },
+                    "mentions": ["AZE", "CHN", "beijing-forum-2019"],
+                    "supports": ["aze-chn-agreement-beijing-forum-2019"],
+                }
+            ]
+        }
+    )
+
+    speaker: str = Field(description="Entity id of the person speaking.")
+    speaker_role: str | None = Field(None, max_length=200, description="Role as printed.")
+    said_to: str | None = Field(None, description="Entity id of the outlet.")
+    date: str | None = Field(None, description="YYYY, YYYY-MM or YYYY-MM-DD.")
+    evidence: EvidenceIn
+    mentions: list[str] = Field(default_factory=list)
+    supports: list[str] = Field(default_factory=list, description="Fact ids.")
+
+    _date = field_validator("date")(_reduced_date)
+
+
+class QuoteUpdate(Strict):
+    """Fields to change; omitted fields keep their value."""
+
+    speaker: str | None = None
+    speaker_role: str | None = Field(None, max_length=200)
+    said_to: str | None = None
+    date: str | None = None
+    evidence: EvidenceIn | None = None
+    mentions: list[str] | None = None
+    supports: list[str] | None = None
+    reason: str | None = Field(None, max_length=2000)
+
+    _date = field_validator("date")(_reduced_date)

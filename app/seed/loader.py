@@ -1,40 +1,38 @@
 """Load the curated seed data (app/seed/data/*.yaml) into the database.
 
-Idempotent: records that already exist are left alone (an editor's later
-correction is never overwritten by a re-seed), so running it twice changes
-nothing. Everything is checked before anything is written: every evidence
-span must match the source text and every reference must resolve, or the
-whole load is refused.
+The seed goes through the same create functions as the write API (actor
+`seed`), so it is validated exactly like a newsroom's write: every evidence
+span must match the source text, every reference must resolve. Records that
+already exist are left alone (a later correction is never overwritten by a
+re-seed), so running it twice changes nothing. The caller commits; a failure
+leaves nothing written.
 """
 
-import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlmodel import Session, SQLModel, select
+from fastapi import HTTPException
+from sqlmodel import Session, col, select
 
-from app.countries import country_name, normalise_country_code
-from app.db import utcnow
-from app.entities.models import Entity, EntityKind, Role
-from app.facts.models import (
-    Comparator,
-    Direction,
-    Fact,
-    FactKind,
-    FactMention,
-    Status,
-    TimeType,
-)
-from app.facts.quantity import implied_interval
-from app.quotes.models import Quote, QuoteMention, QuoteSupport
+from app.entities.models import Entity
+from app.entities.schemas import EntityCreate
+from app.entities.service import create_entity
+from app.errors import ProblemError
+from app.facts.models import Fact
+from app.facts.schemas import FactCreate
+from app.facts.service import create_fact
+from app.quotes.models import Quote
+from app.quotes.schemas import QuoteCreate
+from app.quotes.service import create_quote
 from app.sources.models import Source
-from app.timeframes import ReducedDate
+from app.sources.schemas import SourceCreate
+from app.sources.service import create_source
 
 DATA_DIR = Path(__file__).parent / "data"
+ACTOR = "seed"
 
 
 class SeedError(ValueError):
@@ -43,224 +41,68 @@ class SeedError(ValueError):
 
 @dataclass
 class SeedReport:
-    created: dict[str, int] = field(default_factory=dict)
-    unchanged: dict[str, int] = field(default_factory=dict)
-
-    def count(self, kind: str, created: bool) -> None:
-        target = self.created if created else self.unchanged
-        target[kind] = target.get(kind, 0) + 1
+    created: Counter[str] = field(default_factory=Counter)
+    unchanged: Counter[str] = field(default_factory=Counter)
 
 
-def _span(text: str, evidence: dict[str, Any], where: str) -> tuple[int, int, str]:
-    start, end, quoted = int(evidence["start"]), int(evidence["end"]), str(evidence["text"])
-    if not 0 <= start < end <= len(text) or text[start:end] != quoted:
-        raise SeedError(f"{where}: evidence [{start}:{end}] does not match the source text")
-    return start, end, quoted
+def _exists(session: Session, model: Any, ident: str) -> bool:
+    return session.exec(select(model.id).where(col(model.id) == ident)).first() is not None
 
 
-def _time_columns(time: dict[str, Any] | None, evidence: str, where: str) -> dict[str, Any]:
-    if not time:
-        return {}
-    words = time.get("text")
-    if words is not None and words not in evidence:
-        raise SeedError(f"{where}: time text {words!r} is not in the evidence")
-    if time["type"] == TimeType.date:
-        start = end = ReducedDate.parse(str(time["date"]))
+def _load_file(session: Session, path: Path, report: SeedReport) -> None:
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # People last: their roles point at organizations listed anywhere in the file.
+    for item in sorted(spec.get("entities") or [], key=lambda e: bool(e.get("roles"))):
+        ident = str(item["id"])
+        body = EntityCreate.model_validate(
+            {"code": ident, **{k: v for k, v in item.items() if k != "id"}}
+            if item.get("kind") == "country"
+            else {k: v for k, v in item.items() if k != "id"}
+        )
+        if _exists(session, Entity, ident):
+            report.unchanged["entities"] += 1
+            continue
+        create_entity(session, body=body, actor=ACTOR, entity_id=ident)
+        report.created["entities"] += 1
+
+    source_spec = dict(spec["source"])
+    source_id = str(source_spec.pop("id"))
+    text = (path.parent / source_spec.pop("text_file")).read_text(encoding="utf-8")
+    if _exists(session, Source, source_id):
+        report.unchanged["sources"] += 1
     else:
-        start, end = ReducedDate.parse(str(time["start"])), ReducedDate.parse(str(time["end"]))
-    if start.first_day > end.last_day:
-        raise SeedError(f"{where}: time starts after it ends")
-    return {
-        "time_type": TimeType(time["type"]).value,
-        "time_start": start.first_day,
-        "time_start_precision": start.precision.value,
-        "time_end": end.last_day,
-        "time_end_precision": end.precision.value,
-        "time_text": words,
-    }
+        source_body = SourceCreate.model_validate({**source_spec, "text": text})
+        create_source(session, body=source_body, actor=ACTOR, source_id=source_id)
+        report.created["sources"] += 1
 
+    for item in spec.get("facts") or []:
+        ident = str(item["id"])
+        if _exists(session, Fact, ident):
+            report.unchanged["facts"] += 1
+            continue
+        data = {k: v for k, v in item.items() if k != "id"}
+        data["evidence"] = {**data["evidence"], "source_id": source_id}
+        create_fact(session, body=FactCreate.model_validate(data), actor=ACTOR, fact_id=ident)
+        report.created["facts"] += 1
 
-def _quantity_columns(quantity: dict[str, Any] | None, evidence: str, where: str) -> dict[str, Any]:
-    if not quantity:
-        return {}
-    words = quantity.get("text")
-    if words is not None and words not in evidence:
-        raise SeedError(f"{where}: quantity text {words!r} is not in the evidence")
-    value = Decimal(str(quantity["value"]))
-    comparator = Comparator(quantity["comparator"])
-    low, high = implied_interval(comparator, value, quantity.get("hedge"))
-    return {
-        "value": value,
-        "unit": str(quantity["unit"]),
-        "comparator": comparator.value,
-        "hedge": quantity.get("hedge"),
-        "value_low": low,
-        "value_high": high,
-        "quantity_text": words,
-    }
-
-
-class _Seeder:
-    def __init__(self, session: Session, report: SeedReport) -> None:
-        self.session = session
-        self.report = report
-        self.entity_ids: set[str] = set(session.exec(select(Entity.id)).all())
-
-    def add(self, record: SQLModel, kind: str, key: Any) -> bool:
-        """Add the record unless one with that key exists; report which."""
-        exists = self.session.get(type(record), key) is not None
-        if not exists:
-            self.session.add(record)
-        self.report.count(kind, not exists)
-        return not exists
-
-    def entity_ref(self, ident: str | None, where: str) -> str | None:
-        if ident is None:
-            return None
-        if ident not in self.entity_ids:
-            raise SeedError(f"{where}: unknown entity {ident!r}")
-        return ident
-
-    def entities(self, items: list[dict[str, Any]]) -> None:
-        roles: list[tuple[str, dict[str, Any]]] = []
-        for item in items:
-            kind = EntityKind(item["kind"])
-            ident = str(item["id"])
-            if kind is EntityKind.country:
-                code = normalise_country_code(ident)
-                entity = Entity(id=code, kind=kind.value, name=country_name(code), code=code)
-            else:
-                entity = Entity(
-                    id=ident,
-                    kind=kind.value,
-                    name=str(item["name"]),
-                    description=item.get("description"),
-                    aliases=list(item.get("aliases") or []),
-                    date=str(item["date"]) if item.get("date") else None,
-                    location=item.get("location"),
-                )
-            if entity.date:
-                ReducedDate.parse(entity.date)
-            self.entity_ids.add(entity.id)
-            if self.add(entity, "entities", entity.id):
-                roles.extend((entity.id, role) for role in item.get("roles") or [])
-        self.session.flush()
-        for person_id, role in roles:
-            self.session.add(
-                Role(
-                    person_id=person_id,
-                    organization_id=self.entity_ref(role.get("organization"), person_id),
-                    title=str(role["title"]),
-                    text=role.get("text"),
-                    start=role.get("start"),
-                    end=role.get("end"),
-                )
-            )
-
-    def facts(self, items: list[dict[str, Any]], source: Source) -> None:
-        for item in items:
-            where = f"fact {item['id']}"
-            start, end, evidence = _span(source.text, item["evidence"], where)
-            kind = FactKind(item["kind"])
-            attributes: dict[str, Any] = {}
-            if kind is FactKind.agreement:
-                details = dict(item.get("agreement") or {})
-                for party in details.get("parties", []):
-                    self.entity_ref(party, where)
-                self.entity_ref(details.get("event"), where)
-                attributes = details
-            now = utcnow()
-            fact = Fact(
-                id=str(item["id"]),
-                kind=kind.value,
-                statement=str(item["statement"]),
-                subject_id=self.entity_ref(str(item["subject"]), where) or "",
-                counterpart_id=self.entity_ref(item.get("counterpart"), where),
-                direction=Direction(item["direction"]).value,
-                claimed_by_id=self.entity_ref(item.get("claimed_by"), where),
-                claimed_role=item.get("claimed_role"),
-                source_id=source.id,
-                evidence_start=start,
-                evidence_end=end,
-                evidence_text=evidence,
-                attributes=attributes,
-                status=Status.published.value,
-                revision=1,
-                created_at=now,
-                updated_at=now,
-                **_quantity_columns(item.get("quantity"), evidence, where),
-                **_time_columns(item.get("time"), evidence, where),
-            )
-            if self.add(fact, "facts", fact.id):
-                for mention in item.get("mentions") or []:
-                    self.entity_ref(mention, where)
-                    self.session.add(FactMention(fact_id=fact.id, entity_id=mention))
-
-    def quotes(self, items: list[dict[str, Any]], source: Source) -> None:
-        fact_ids = set(self.session.exec(select(Fact.id)).all())
-        for item in items:
-            where = f"quote {item['id']}"
-            start, end, words = _span(source.text, item["evidence"], where)
-            said = ReducedDate.parse(str(item["date"])) if item.get("date") else None
-            now = utcnow()
-            quote = Quote(
-                id=str(item["id"]),
-                text=words,
-                speaker_id=self.entity_ref(str(item["speaker"]), where) or "",
-                speaker_role=item.get("speaker_role"),
-                said_to_id=self.entity_ref(item.get("said_to"), where),
-                said_on=said.first_day if said else None,
-                said_on_precision=said.precision.value if said else None,
-                source_id=source.id,
-                evidence_start=start,
-                evidence_end=end,
-                status=Status.published.value,
-                revision=1,
-                created_at=now,
-                updated_at=now,
-            )
-            if self.add(quote, "quotes", quote.id):
-                for mention in item.get("mentions") or []:
-                    self.entity_ref(mention, where)
-                    self.session.add(QuoteMention(quote_id=quote.id, entity_id=mention))
-                for fact_id in item.get("supports") or []:
-                    if fact_id not in fact_ids:
-                        raise SeedError(f"{where}: supports unknown fact {fact_id!r}")
-                    self.session.add(QuoteSupport(quote_id=quote.id, fact_id=fact_id))
-
-
-def _source(seeder: _Seeder, spec: dict[str, Any], folder: Path) -> Source:
-    text = (folder / spec["text_file"]).read_text(encoding="utf-8")
-    published = date.fromisoformat(str(spec["published"]))
-    source = Source(
-        id=str(spec["id"]),
-        outlet_id=seeder.entity_ref(str(spec["outlet"]), "source") or "",
-        url=spec.get("url"),
-        title=str(spec["title"]),
-        published=published,
-        dateline=spec.get("dateline"),
-        language=str(spec["language"]),
-        text=text,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        created_at=utcnow(),
-    )
-    seeder.add(source, "sources", source.id)
-    stored = seeder.session.get(Source, source.id)
-    return stored or source
+    for item in spec.get("quotes") or []:
+        ident = str(item["id"])
+        if _exists(session, Quote, ident):
+            report.unchanged["quotes"] += 1
+            continue
+        data = {k: v for k, v in item.items() if k != "id"}
+        data["evidence"] = {**data["evidence"], "source_id": source_id}
+        create_quote(session, body=QuoteCreate.model_validate(data), actor=ACTOR, quote_id=ident)
+        report.created["quotes"] += 1
 
 
 def load_seed(session: Session, data_dir: Path = DATA_DIR) -> SeedReport:
-    """Load every seed file in data_dir in one transaction (the caller commits)."""
+    """Load every seed file in data_dir (the caller commits, or rolls back on SeedError)."""
     report = SeedReport()
-    seeder = _Seeder(session, report)
     for path in sorted(data_dir.glob("*.yaml")):
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        seeder.entities(spec.get("entities") or [])
-        session.flush()
-        source = _source(seeder, spec["source"], path.parent)
-        session.flush()
-        seeder.facts(spec.get("facts") or [], source)
-        session.flush()
-        seeder.quotes(spec.get("quotes") or [], source)
-        session.flush()
+        try:
+            _load_file(session, path, report)
+        except (ProblemError, HTTPException, ValueError, KeyError) as exc:
+            detail = getattr(exc, "detail", None) or str(exc)
+            raise SeedError(f"{path.name}: {detail}") from exc
     return report

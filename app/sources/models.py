@@ -19,3 +19,5 @@ class Source(SQLModel, table=True):
     text: str = Field(sa_type=Text)
     sha256: str = Field(unique=True, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    revision: int = Field(default=1, description="+1 on every update.")
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

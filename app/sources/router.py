@@ -1,16 +1,31 @@
-"""GET /v1/sources and /v1/sources/{id}."""
+"""/v1/sources: list, get, add, change metadata."""
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 
-from app.db import SessionDep
+from app import API_VERSION
+from app.api.policy import deprecated_operation
+from app.api.responses import UPDATE_ERRORS, created_responses, item_json
+from app.auth.service import WriterDep
+from app.caching import IfMatch, require_if_match, with_etag
+from app.db import SessionDep, WriteSessionDep
 from app.errors import problem_responses
+from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
 from app.sources import service
-from app.sources.schemas import SourcePublic, SourceQuery, SourceSummary
+from app.sources.schemas import (
+    SourceCreate,
+    SourcePublic,
+    SourceQuery,
+    SourceSummary,
+    SourceUpdate,
+)
 
 router = APIRouter(prefix="/sources", tags=["sources"])
+SourceId = Annotated[str, Path(examples=["trend-4036385"])]
 
 
 @router.get(
@@ -43,8 +58,87 @@ def list_sources(
     "`(start, end)` of a fact or quote indexes into this text: `text[start:end]`.",
     responses=problem_responses(404),
 )
-def get_source(
-    session: SessionDep,
-    source_id: Annotated[str, Path(examples=["trend-4036385"])],
-) -> SourcePublic:
-    return service.get_source(session, source_id=source_id)
+def get_source(response: Response, session: SessionDep, source_id: SourceId) -> SourcePublic:
+    return with_etag(response, service.get_source(session, source_id=source_id))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SourcePublic,
+    summary="Add a source",
+    description="Store an article (write key): its metadata and full text, with its SHA-256. "
+    "The same text again returns the existing source with 200 and stores nothing.",
+    responses={
+        **created_responses(SourcePublic),
+        200: {"model": SourcePublic, "description": "This text is already stored: that source."},
+    },
+)
+def create_source(
+    request: Request,
+    body: SourceCreate,
+    session: WriteSessionDep,
+    caller: WriterDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    def produce() -> JSONResponse:
+        existing = service.find_by_text(session, body.text)
+        if existing is not None:
+            public = service.get_source(session, source_id=existing.id)
+            return item_json(public, location=f"/{API_VERSION}/sources/{existing.id}")
+        source = service.create_source(session, body=body, actor=caller.name)
+        public = service.get_source(session, source_id=source.id)
+        return item_json(public, status=201, location=f"/{API_VERSION}/sources/{source.id}")
+
+    return idempotent(
+        session,
+        request,
+        owner=caller.name,
+        key=idempotency_key,
+        body=body,
+        ttl_hours=request.app.state.settings.idempotency_ttl_hours,
+        produce=produce,
+    )
+
+
+@router.patch(
+    "/{source_id}",
+    response_model=SourcePublic,
+    summary="Change a source's metadata",
+    description="Change title, url, outlet, dates or language with `If-Match`. The text "
+    "cannot change: evidence offsets point into it; store a corrected article as a new source.",
+    responses=UPDATE_ERRORS,
+)
+def update_source(
+    source_id: SourceId,
+    body: SourceUpdate,
+    session: WriteSessionDep,
+    caller: WriterDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    require_if_match(if_match, service.get_source(session, source_id=source_id))
+    source = service.get_source_row(session, source_id=source_id)
+    service.update_source(session, source=source, body=body, actor=caller.name)
+    return item_json(service.get_source(session, source_id=source_id))
+
+
+@router.get(
+    "/{source_id}/text",
+    response_class=PlainTextResponse,
+    summary="Get a source's text as plain text (deprecated)",
+    description="The source text alone, as `text/plain; charset=utf-8`. Deprecated: use "
+    "`GET /v1/sources/{id}`, whose `text` field is the same string and comes with the metadata "
+    "and SHA-256 needed to check evidence offsets. Responses carry `Deprecation`, `Sunset` and "
+    "a `Link` to the successor.",
+    responses={
+        200: {"content": {"text/plain": {"example": "BAKU, Azerbaijan, April 28. ..."}}},
+        **problem_responses(401, 403, 404),
+    },
+    **deprecated_operation(
+        deprecated_on=date(2026, 11, 28),
+        sunset_on=date(2027, 6, 30),
+        successor=f"/{API_VERSION}/sources/{{source_id}}",
+    ),
+)
+def get_source_text(session: SessionDep, source_id: SourceId) -> PlainTextResponse:
+    return PlainTextResponse(service.get_source_row(session, source_id=source_id).text)

@@ -1,14 +1,25 @@
-"""Source queries. Takes a session, never commits."""
+"""Source queries and writes. Takes a session, never commits."""
 
+import hashlib
+import secrets
 from collections.abc import Sequence
+from datetime import date
 
 from sqlmodel import Session, col, select
 
-from app.entities.service import entity_refs
-from app.errors import not_found
+from app.db import utcnow
+from app.entities.service import entity_refs, resolve_entity
+from app.errors import ProblemError, bad_body, not_found
 from app.pagination import Cursor, SortKey, keyset_page
 from app.sources.models import Source
-from app.sources.schemas import SourcePublic, SourceQuery, SourceSummary
+from app.sources.schemas import (
+    SourceCreate,
+    SourcePublic,
+    SourceQuery,
+    SourceSummary,
+    SourceUpdate,
+)
+from app.versioning import Action, record_change
 
 
 def _summaries(session: Session, sources: Sequence[Source]) -> list[SourceSummary]:
@@ -46,3 +57,121 @@ def get_source(session: Session, *, source_id: str) -> SourcePublic:
         raise not_found("source", source_id)
     summary = _summaries(session, [source])[0]
     return SourcePublic(**summary.model_dump(), text=source.text)
+
+
+def check_evidence(
+    session: Session, *, source_id: str, start: int, end: int, text: str, field: str
+) -> Source:
+    """The evidence must be exactly the source's text at [start:end]; say where it is if not."""
+    source = session.get(Source, source_id)
+    if source is None:
+        raise bad_body(f"{field}.source_id", f"no source with id '{source_id}'")
+    if not 0 <= start < end <= len(source.text):
+        raise bad_body(
+            field, f"offsets [{start}:{end}] fall outside the source text (0..{len(source.text)})"
+        )
+    if source.text[start:end] != text:
+        found = source.text.find(text)
+        hint = (
+            f" The text occurs at start={found}, end={found + len(text)}."
+            if found >= 0
+            else " The text does not occur in the source at all."
+        )
+        raise bad_body(
+            f"{field}.text",
+            f"does not equal the source text at [{start}:{end}] "
+            f"({source.text[start:end][:80]!r}).{hint}",
+        )
+    return source
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_published(published: date) -> None:
+    if published > utcnow().date():
+        raise bad_body("published", f"{published.isoformat()} is in the future")
+
+
+def find_by_text(session: Session, text: str) -> Source | None:
+    return session.exec(select(Source).where(col(Source.sha256) == text_sha256(text))).first()
+
+
+def create_source(
+    session: Session, *, body: SourceCreate, actor: str, source_id: str | None = None
+) -> Source:
+    """Store a new source; the caller checks find_by_text first to return duplicates."""
+    _check_published(body.published)
+    url = str(body.url) if body.url else None
+    if url and session.exec(select(Source).where(col(Source.url) == url)).first() is not None:
+        raise ProblemError(409, f"A source with url {url} exists already.", code="conflict")
+    now = utcnow()
+    source = Source(
+        id=source_id or new_source_id(),
+        outlet_id=resolve_entity(session, body.outlet, field="outlet", actor=actor),
+        url=url,
+        title=body.title,
+        published=body.published,
+        dateline=body.dateline,
+        language=body.language,
+        text=body.text,
+        sha256=text_sha256(body.text),
+        created_at=now,
+        revision=1,
+        updated_at=now,
+    )
+    session.add(source)
+    record_change(
+        session,
+        resource="source",
+        resource_id=source.id,
+        revision=1,
+        action=Action.create,
+        actor=actor,
+        at=now,
+    )
+    session.flush()
+    return source
+
+
+def new_source_id() -> str:
+    return f"source-{secrets.token_hex(8)}"
+
+
+def get_source_row(session: Session, *, source_id: str) -> Source:
+    source = session.get(Source, source_id)
+    if source is None:
+        raise not_found("source", source_id)
+    return source
+
+
+def update_source(session: Session, *, source: Source, body: SourceUpdate, actor: str) -> Source:
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise bad_body("", "nothing to change")
+    if "published" in changes:
+        _check_published(changes["published"])
+    if "outlet" in changes:
+        source.outlet_id = resolve_entity(
+            session, changes.pop("outlet"), field="outlet", actor=actor
+        )
+    if "url" in changes:
+        changes["url"] = str(changes["url"]) if changes["url"] else None
+    for key, value in changes.items():
+        setattr(source, key, value)
+    now = utcnow()
+    source.revision += 1
+    source.updated_at = now
+    session.add(source)
+    record_change(
+        session,
+        resource="source",
+        resource_id=source.id,
+        revision=source.revision,
+        action=Action.update,
+        actor=actor,
+        at=now,
+    )
+    session.flush()
+    return source

@@ -1,0 +1,43 @@
+# econfacts: `make run` serves on 127.0.0.1:8000, `make test` checks everything.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck dockerlint pytest install migrate seed clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/econfacts db upgrade
+
+seed: migrate
+	$(BIN)/econfacts seed
+
+run: seed
+	$(BIN)/econfacts serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check app tests
+	$(BIN)/ruff format --check app tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy app
+
+dockerlint: $(STAMP)
+	$(BIN)/hadolint Dockerfile
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+# Set ECONFACTS_TEST_POSTGRES_URL to run the suite on PostgreSQL too.
+test: lint typecheck dockerlint pytest
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,71 @@
+"""OpenAPI additions for behaviour that middleware gives every operation.
+
+ETag/If-None-Match (caching.ETagMiddleware) and the API-Version header
+(api.policy.ApiPolicyMiddleware) apply to every GET and every response; this
+documents them on each operation rather than leaving clients to guess.
+"""
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app import API_VERSION
+
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        headers = schema.setdefault("components", {}).setdefault("headers", {})
+        headers["ETag"] = {
+            "description": "Strong validator of this representation; send it back in "
+            "If-None-Match (304 if unchanged) or, for writes, If-Match.",
+            "schema": {"type": "string"},
+        }
+        headers["API-Version"] = {
+            "description": "The API version that answered.",
+            "schema": {"type": "string", "example": API_VERSION},
+        }
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                for response in operation.get("responses", {}).values():
+                    response.setdefault("headers", {})["API-Version"] = {
+                        "$ref": "#/components/headers/API-Version"
+                    }
+                if method != "get":
+                    continue
+                operation.setdefault("parameters", []).append(
+                    {
+                        "name": "If-None-Match",
+                        "in": "header",
+                        "required": False,
+                        "description": "An ETag you hold; 304 Not Modified if it still matches.",
+                        "schema": {"type": "string"},
+                    }
+                )
+                ok = operation["responses"].get("200")
+                if ok is not None:
+                    ok["headers"]["ETag"] = {"$ref": "#/components/headers/ETag"}
+                operation["responses"]["304"] = {
+                    "description": "Not Modified: your copy (If-None-Match) is current.",
+                    "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                }
+                if path.startswith(f"/{API_VERSION}") and "400" not in operation["responses"]:
+                    operation["responses"]["400"] = {
+                        "description": "Bad Request: an unknown or invalid query parameter.",
+                        "content": {"application/problem+json": {"schema": _PROBLEM}},
+                    }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
