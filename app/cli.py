@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -82,6 +83,73 @@ def seed() -> None:
             f"{kind}: {report.created.get(kind, 0)} created, "
             f"{report.unchanged.get(kind, 0)} already present"
         )
+
+
+@cli.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Text files, or folders of .txt files.")],
+    outlet: Annotated[str, typer.Option(help="Entity id of the outlet, e.g. trend.")],
+    published: Annotated[str, typer.Option(help="Publication date, YYYY-MM-DD.")],
+    language: Annotated[str, typer.Option(help="BCP 47 language tag.")] = "en",
+    dateline: Annotated[str | None, typer.Option(help="Dateline, e.g. Baku.")] = None,
+    actor: Annotated[str, typer.Option(help="Recorded as the author of the drafts.")] = "cli",
+) -> None:
+    """Store articles and their extracted draft candidates (same as POST /v1/sources)."""
+    from pydantic import ValidationError
+
+    from app.errors import ProblemError
+    from app.ingestion.pipeline import ingest as run_ingest
+    from app.sources.schemas import SourceCreate
+
+    files = sorted(
+        f for p in paths for f in ([p] if p.is_file() else p.rglob("*.txt")) if f.is_file()
+    )
+    if not files:
+        typer.echo("error: no files to ingest", err=True)
+        raise typer.Exit(1)
+    failed = 0
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+            body = SourceCreate(
+                outlet=outlet,
+                title=text.strip().splitlines()[0][:200] if text.strip() else path.stem,
+                published=published,
+                dateline=dateline,
+                language=language,
+                text=text,
+            )
+            with _write_session() as session:
+                result = run_ingest(session, body=body, actor=actor)
+                session.commit()
+        except (UnicodeDecodeError, ValidationError, ProblemError) as exc:
+            failed += 1
+            typer.echo(f"{path}: refused: {getattr(exc, 'detail', exc)}", err=True)
+            continue
+        state = "stored" if result.created else "already stored"
+        typer.echo(
+            f"{path}: {state} as {result.source.id}: {len(result.facts)} draft facts, "
+            f"{len(result.quotes)} draft quotes, {len(result.skipped)} skipped"
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+@cli.command("eval-extraction")
+def eval_extraction(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Annotated .yaml files or folders; default: seed + tests/data."),
+    ] = None,
+) -> None:
+    """Print the extractor's precision and recall per fact kind on annotated articles."""
+    from app.ingestion.evaluation import report
+    from app.seed.loader import DATA_DIR
+
+    roots = paths or [DATA_DIR, Path(__file__).resolve().parent.parent / "tests" / "data"]
+    files = sorted(f for p in roots for f in ([p] if p.is_file() else p.glob("*.yaml")))
+    text, _ = report(files)
+    typer.echo(text)
 
 
 @keys_cli.command("create")

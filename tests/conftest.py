@@ -174,3 +174,33 @@ def live_server(fresh_db_url: str) -> Iterator[LiveServer]:
     server = LiveServer(fresh_db_url)
     yield server
     server.stop()
+
+
+def create_api_key(database_url: str, name: str, scope: str) -> str:
+    """A real key, made the way `econfacts keys create` makes it."""
+    from app.auth.models import Scope
+    from app.auth.service import create_key
+
+    engine = make_engine(Settings(database_url=database_url))
+    with Session(engine) as session:
+        key = create_key(session, name=name, scope=Scope(scope))
+        session.commit()
+    engine.dispose()
+    return key
+
+
+@pytest.fixture
+def write_key(fresh_db_url: str) -> str:
+    return create_api_key(fresh_db_url, "desk", "write")
+
+
+@pytest.fixture
+def read_key(fresh_db_url: str) -> str:
+    return create_api_key(fresh_db_url, "dashboard", "read")
+
+
+@pytest.fixture
+def writer(fresh_client: TestClient, write_key: str) -> TestClient:
+    """The fresh client, sending the write key on every request."""
+    fresh_client.headers["Authorization"] = f"Bearer {write_key}"
+    return fresh_client

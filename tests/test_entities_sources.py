@@ -224,17 +224,17 @@ def test_unknown_source_is_a_404(client: TestClient) -> None:
 
 
 def test_v1_index_lists_working_resources(client: TestClient) -> None:
-    """GET /v1 names each collection, and each href answers with a page."""
+    """GET /v1 names each collection, and each href answers; the five lists with a page."""
     index = client.get("/v1").json()
     assert index["version"] == "v1"
     assert index["docs"] == "/docs"
-    names = [r["name"] for r in index["resources"]]
-    assert names == ["facts", "quotes", "agreements", "entities", "sources"]
+    hrefs = {r["name"]: r["href"] for r in index["resources"]}
+    for name in ("facts", "quotes", "agreements", "entities", "sources"):
+        assert hrefs.get(name) == f"/v1/{name}"
+        assert set(client.get(hrefs[name]).json()) == {"items", "next", "limit"}
     for resource in index["resources"]:
         assert resource["description"]
-        response = client.get(resource["href"])
-        assert response.status_code == 200, resource
-        assert set(response.json()) == {"items", "next", "limit"}
+        assert client.get(resource["href"]).status_code == 200, resource
 
 
 def test_root_redirects_to_docs(client: TestClient) -> None:

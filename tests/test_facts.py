@@ -165,9 +165,11 @@ def test_direction_makes_the_pair_directed(client: TestClient, origin: str, targ
         [("country", origin), ("counterpart", target), ("direction", "subject_to_counterpart")],
     )
     expected = expected_ids(
-        lambda f: f["direction"] == "subject_to_counterpart"
-        and f["subject"] == origin
-        and f["counterpart"] == target
+        lambda f: (
+            f["direction"] == "subject_to_counterpart"
+            and f["subject"] == origin
+            and f["counterpart"] == target
+        )
     )
     assert set(got) == expected
     assert len(expected) == 1

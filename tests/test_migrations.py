@@ -5,19 +5,22 @@ and a schema that matches the models exactly.
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import yaml
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from conftest import Database, make_settings
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, inspect
+from sqlmodel import Session
 
 from app.db import make_engine
 from app.main import create_app
 from app.migrations import current_revision, downgrade, head_revision, upgrade
-from app.seed.loader import load_seed
+from app.seed.loader import DATA_DIR, load_seed
 from app.tables import metadata
 
 OUR_TABLES = set(metadata.tables)
+SEED = yaml.safe_load((DATA_DIR / "trend-4036385.yaml").read_text(encoding="utf-8"))
 
 
 @contextmanager
@@ -79,14 +82,13 @@ def test_upgrade_again_after_downgrade(empty_db: Database) -> None:
     assert tables(empty_db.url) == OUR_TABLES | {"alembic_version"}
     engine = make_engine(make_settings(empty_db.url))
     try:
-        from sqlmodel import Session
-
         with Session(engine) as session:
             report = load_seed(session)
             session.commit()
     finally:
         engine.dispose()
-    assert report.created["facts"] == 17
+    assert report.created["facts"] == len(SEED["facts"])
+    assert report.created["quotes"] == len(SEED["quotes"])
 
 
 def test_readiness_follows_the_schema(empty_db: Database) -> None:

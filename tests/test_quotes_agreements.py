@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 SEED_FILE = Path(__file__).resolve().parent.parent / "app/seed/data/trend-4036385.yaml"
 SEED = yaml.safe_load(SEED_FILE.read_text(encoding="utf-8"))
 QUOTES: dict[str, dict[str, Any]] = {q["id"]: q for q in SEED["quotes"]}
-AGREEMENTS: dict[str, dict[str, Any]] = {f["id"]: f for f in SEED["facts"] if f["kind"] == "agreement"}
+AGREEMENTS: dict[str, dict[str, Any]] = {
+    f["id"]: f for f in SEED["facts"] if f["kind"] == "agreement"
+}
 NOT_AGREEMENTS = [f["id"] for f in SEED["facts"] if f["kind"] != "agreement"]
 PUBLISHED = SEED["source"]["published"]
 PROBLEM_JSON = "application/problem+json"
@@ -120,7 +122,11 @@ def test_quote_mentions_match_the_seed(client: TestClient) -> None:
 def test_quotes_q(client: TestClient, q: str) -> None:
     """Every word of `q` must appear in the quote, in any case."""
     words = q.lower().split()
-    expected = {i for i, quote in QUOTES.items() if all(w in quote["evidence"]["text"].lower() for w in words)}
+    expected = {
+        i
+        for i, quote in QUOTES.items()
+        if all(w in quote["evidence"]["text"].lower() for w in words)
+    }
     assert expected
     assert set(ids(client, "/v1/quotes", [("q", q)])) == expected
 

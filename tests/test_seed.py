@@ -256,11 +256,10 @@ def load_like_the_cli(url: str, data_dir: Path) -> None:
 def test_corrupted_seed_is_refused_and_writes_nothing(
     empty_db: Database, tmp_path: Path, section: str, index: int
 ) -> None:
-    """One wrong offset: SeedError naming the record, and the database stays empty."""
+    """One wrong offset: SeedError about the evidence, and the database stays empty."""
     upgrade(empty_db.url)
     folder = corrupted_copy(tmp_path, section, index)
-    record_id = SEED[section][index]["id"]
-    with pytest.raises(SeedError, match=record_id):
+    with pytest.raises(SeedError, match="evidence"):
         load_like_the_cli(empty_db.url, folder)
     counts = row_counts(empty_db.url)
     assert set(counts.values()) == {0}, counts
@@ -284,7 +283,8 @@ def test_the_untouched_copy_loads(empty_db: Database, tmp_path: Path) -> None:
 def test_corrupted_seed_on_a_seeded_database_changes_nothing(
     fresh_db_url: str, tmp_path: Path
 ) -> None:
-    """A bad re-seed is refused even when every record already exists."""
+    """A bad seed file is refused even when its records already exist, so a curator's mistake
+    surfaces on the next `econfacts seed` rather than on the next fresh deployment."""
     before = snapshot(fresh_db_url)
     with pytest.raises(SeedError):
         load_like_the_cli(fresh_db_url, corrupted_copy(tmp_path, "facts", 3))

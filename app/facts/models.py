@@ -103,3 +103,6 @@ class Fact(Versioned, table=True):
     mentions: list[str] = Field(default_factory=list, sa_type=JSON)
     attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     status: str = Field(default=Status.published, max_length=20)
+    confidence: float | None = Field(
+        default=None, description="Extraction candidates: how sure the extractor is (0-1)."
+    )

@@ -102,6 +102,7 @@ FACT_EXAMPLE: dict[str, Any] = {
     "mentions": [],
     "agreement": None,
     "status": "published",
+    "confidence": None,
     "revision": 1,
     "created_at": "2025-04-28T00:00:00Z",
     "updated_at": "2025-04-28T00:00:00Z",
@@ -127,6 +128,10 @@ class FactPublic(BaseModel):
     mentions: list[EntityRef]
     agreement: AgreementDetails | None = Field(description="Only for kind=agreement.")
     status: Status
+    confidence: float | None = Field(
+        description="For extraction candidates, the extractor's confidence (0-1); null for "
+        "curated facts."
+    )
     revision: int
     created_at: datetime
     updated_at: datetime

@@ -283,6 +283,7 @@ def render_facts(session: Session, facts: Sequence[Fact]) -> list[FactPublic]:
                 mentions=[refs[m] for m in sorted(f.mentions or []) if m in refs],
                 agreement=_agreement(f, refs),
                 status=Status(f.status),
+                confidence=f.confidence,
                 revision=f.revision,
                 created_at=f.created_at,
                 updated_at=f.valid_from,
@@ -442,10 +443,12 @@ def create_fact(
     actor: str,
     fact_id: str | None = None,
     status: Status = Status.published,
+    confidence: float | None = None,
 ) -> Fact:
     fact = Fact(
         id=fact_id or new_id("fact"),
         status=status.value,
+        confidence=confidence,
         **_columns(session, body, actor=actor),
     )
     first_revision(session, fact, resource="fact", actor=actor)

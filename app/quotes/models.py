@@ -27,6 +27,9 @@ class Quote(Versioned, table=True):
         default_factory=list, sa_type=JSON, description="Ids of the facts this quote supports."
     )
     status: str = Field(default="published", max_length=20)
+    confidence: float | None = Field(
+        default=None, description="Extraction candidates: how sure the extractor is (0-1)."
+    )
 
 
 class QuoteMention(SQLModel, table=True):

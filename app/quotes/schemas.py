@@ -28,6 +28,7 @@ QUOTE_EXAMPLE: dict[str, Any] = {
     "mentions": [{"id": "AZE", "kind": "country", "name": "Azerbaijan", "code": "AZE"}],
     "supports": ["aze-chn-investment-aze-to-chn"],
     "status": "published",
+    "confidence": None,
     "revision": 1,
     "created_at": "2025-04-28T00:00:00Z",
     "updated_at": "2025-04-28T00:00:00Z",
@@ -46,6 +47,9 @@ class QuotePublic(BaseModel):
     mentions: list[EntityRef]
     supports: list[str] = Field(description="Ids of the facts this quote is evidence for.")
     status: Status
+    confidence: float | None = Field(
+        description="For extraction candidates, the speaker attribution's confidence (0-1)."
+    )
     revision: int
     created_at: datetime
     updated_at: datetime

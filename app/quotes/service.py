@@ -154,6 +154,7 @@ def render_quotes(session: Session, quotes: Sequence[Quote]) -> list[QuotePublic
                 ],
                 supports=sorted(q.supports or []),
                 status=Status(q.status),
+                confidence=q.confidence,
                 revision=q.revision,
                 created_at=q.created_at,
                 updated_at=q.valid_from,
@@ -208,9 +209,12 @@ def create_quote(
     actor: str,
     quote_id: str | None = None,
     status: Status = Status.published,
+    confidence: float | None = None,
 ) -> Quote:
     columns, mentions = _columns(session, body, actor=actor)
-    quote = Quote(id=quote_id or new_id("quote"), status=status.value, **columns)
+    quote = Quote(
+        id=quote_id or new_id("quote"), status=status.value, confidence=confidence, **columns
+    )
     first_revision(session, quote, resource="quote", actor=actor)
     session.flush()
     _add_mentions(session, quote, mentions)

@@ -13,8 +13,12 @@ from app.auth.service import WriterDep
 from app.caching import IfMatch, require_if_match, with_etag
 from app.db import SessionDep, WriteSessionDep
 from app.errors import problem_responses
+from app.facts.service import render_facts
 from app.idempotency import IdempotencyKey, idempotent
+from app.ingestion.pipeline import ingest
+from app.ingestion.schemas import Candidates, IngestPublic
 from app.pagination import Page, paginate
+from app.quotes.service import render_quotes
 from app.sources import service
 from app.sources.schemas import (
     SourceCreate,
@@ -65,16 +69,21 @@ def get_source(response: Response, session: SessionDep, source_id: SourceId) -> 
 @router.post(
     "",
     status_code=201,
-    response_model=SourcePublic,
-    summary="Add a source",
-    description="Store an article (write key): its metadata and full text, with its SHA-256. "
-    "The same text again returns the existing source with 200 and stores nothing.",
+    response_model=IngestPublic,
+    summary="Ingest an article",
+    description="Store an article (write key) and extract from it candidate facts, "
+    "agreements and attributed quotes, each with the exact words it rests on and a "
+    "confidence. Candidates are saved as drafts (`status=draft`) for an editor to correct "
+    "(PATCH), publish (`POST .../publish`) or reject. The same text again (same SHA-256) "
+    "answers 200 with the existing source and its drafts, and stores nothing. Bodies over "
+    "ECONFACTS_MAX_BODY_BYTES (default 2,000,000) get 413.",
     responses={
-        **created_responses(SourcePublic),
-        200: {"model": SourcePublic, "description": "This text is already stored: that source."},
+        **created_responses(IngestPublic),
+        200: {"model": IngestPublic, "description": "This text is already stored."},
+        413: problem_responses(413)[413],
     },
 )
-def create_source(
+def ingest_source(
     request: Request,
     body: SourceCreate,
     session: WriteSessionDep,
@@ -82,13 +91,21 @@ def create_source(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     def produce() -> JSONResponse:
-        existing = service.find_by_text(session, body.text)
-        if existing is not None:
-            public = service.get_source(session, source_id=existing.id)
-            return item_json(public, location=f"/{API_VERSION}/sources/{existing.id}")
-        source = service.create_source(session, body=body, actor=caller.name)
-        public = service.get_source(session, source_id=source.id)
-        return item_json(public, status=201, location=f"/{API_VERSION}/sources/{source.id}")
+        result = ingest(session, body=body, actor=caller.name)
+        public = IngestPublic(
+            source=service.get_source(session, source_id=result.source.id),
+            created=result.created,
+            candidates=Candidates(
+                facts=render_facts(session, result.facts),
+                quotes=render_quotes(session, result.quotes),
+            ),
+            skipped=result.skipped,
+        )
+        return item_json(
+            public,
+            status=201 if result.created else 200,
+            location=f"/{API_VERSION}/sources/{result.source.id}",
+        )
 
     return idempotent(
         session,

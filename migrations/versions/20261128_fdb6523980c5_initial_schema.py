@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 62388770ab42
+Revision ID: fdb6523980c5
 Revises:
-Create Date: 2026-11-28 12:53:54.997738
+Create Date: 2026-11-28 13:00:02.814186
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "62388770ab42"
+revision: str = "fdb6523980c5"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -182,6 +182,7 @@ def upgrade() -> None:
         sa.Column("mentions", sa.JSON(), nullable=False),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("confidence", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
             ["claimed_by_id"],
             ["entity.id"],
@@ -241,6 +242,7 @@ def upgrade() -> None:
         sa.Column("evidence_end", sa.Integer(), nullable=False),
         sa.Column("supports", sa.JSON(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("confidence", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
             ["said_to_id"],
             ["entity.id"],

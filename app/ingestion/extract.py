@@ -1,0 +1,861 @@
+"""Candidate facts and attributed quotes from news text: pure, deterministic, offline.
+
+`extract(text, published)` reads an article the way a wire editor does and
+returns candidates, each with the exact span it rests on and a confidence.
+The rules are ordinary news-English grammar (money with scale words, hedges,
+"since 1995", "last July", "X said", "he added"); vocabularies come from
+maintained libraries (see language.py). Nothing here touches a database or
+the network, so the same text always gives the same candidates.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pycountry
+
+from app.facts.models import Comparator, Direction, FactKind
+from app.ingestion.language import (
+    HEDGE_PATTERN,
+    HEDGES,
+    MONTH_PATTERN,
+    MONTHS,
+    SCALES,
+    country_names,
+    country_regex,
+    currency_code,
+    currency_word_pattern,
+    number_from_words,
+    ordinal_from_words,
+)
+
+# --- spans and candidates ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Person:
+    name: str
+    role: str | None
+    span: Span
+
+
+@dataclass
+class QuantityCandidate:
+    value: Decimal
+    unit: str
+    comparator: Comparator
+    hedge: str | None
+    text: str
+
+
+@dataclass
+class TimeCandidate:
+    type: str  # "date" | "period"
+    date: str | None = None
+    start: str | None = None
+    end: str | None = None
+    text: str | None = None
+
+    def as_input(self) -> dict[str, Any]:
+        if self.type == "date":
+            return {"type": "date", "date": self.date, "text": self.text}
+        return {"type": "period", "start": self.start, "end": self.end, "text": self.text}
+
+
+@dataclass
+class FactCandidate:
+    kind: FactKind
+    statement: str
+    subject: str
+    counterpart: str | None
+    direction: Direction
+    evidence: Span
+    confidence: float
+    quantity: QuantityCandidate | None = None
+    time: TimeCandidate | None = None
+    speaker: Person | None = None
+    agreement: dict[str, Any] | None = None
+
+
+@dataclass
+class QuoteCandidate:
+    evidence: Span
+    speaker: Person | None
+    confidence: float
+
+
+@dataclass
+class Extraction:
+    facts: list[FactCandidate] = field(default_factory=list)
+    quotes: list[QuoteCandidate] = field(default_factory=list)
+    people: list[Person] = field(default_factory=list)
+    pair: tuple[str, str] | None = None
+
+
+# --- sentences ---------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r'(?<=[.!?])["”’]?\s+(?=["“]?[A-Z0-9])|\n\s*\n')
+
+
+def sentences(text: str) -> list[Span]:
+    """Sentence spans; a full stop inside "$3.5" or "U.S." does not end one."""
+    spans: list[Span] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        before = text[max(0, match.start() - 4) : match.start()]
+        if re.search(r"\b[A-Z]\.$|\b(?:Mr|Ms|Dr|No|St)\.$", before):
+            continue
+        _add_span(spans, text, start, match.start())
+        start = match.end()
+    _add_span(spans, text, start, len(text))
+    return spans
+
+
+def _add_span(spans: list[Span], text: str, start: int, end: int) -> None:
+    while start < end and text[start] in ' \n"“':
+        start += 1
+    while end > start and text[end - 1] in " \n":
+        end -= 1
+    if end > start:
+        spans.append(Span(start, end, text[start:end]))
+
+
+def _trim_evidence(text: str, span: Span) -> Span:
+    """Drop closing punctuation and quotation marks from a sentence span."""
+    start, end = span.start, span.end
+    while end > start and text[end - 1] in '.,;:"”’ ':
+        end -= 1
+    return Span(start, end, text[start:end])
+
+
+# --- countries ---------------------------------------------------------------------------
+
+
+def country_mentions(text: str) -> list[tuple[Span, str]]:
+    names = country_names()
+    return [
+        (Span(m.start(), m.end(), m.group(0)), names[m.group(0)])
+        for m in country_regex().finditer(text)
+    ]
+
+
+def main_pair(mentions: list[tuple[Span, str]]) -> tuple[str, str] | None:
+    """The two countries the article is about: the most mentioned, first mention breaking ties."""
+    counts: dict[str, tuple[int, int]] = {}
+    for span, code in mentions:
+        count, first = counts.get(code, (0, span.start))
+        counts[code] = (count + 1, min(first, span.start))
+    ranked = sorted(counts, key=lambda c: (-counts[c][0], counts[c][1]))
+    return (ranked[0], ranked[1]) if len(ranked) >= 2 else None
+
+
+# --- people --------------------------------------------------------------------------------
+
+_NAME = r"(?P<name>(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s){1,2}[A-Z][a-zA-Z'’-]+)"
+_ROLE_WORDS = (
+    r"(?:MP|President|Prime Minister|Minister|Deputy Minister|Ambassador|Chairman|Chairwoman|"
+    r"CEO|Director|Governor|Mayor|Senator|Speaker|Deputy|Head|Economist|Analyst|Professor|"
+    r"Secretary|Spokesman|Spokeswoman|Adviser|Advisor)"
+)
+_PERSON_PATTERNS = [
+    # "MP Arzukhan Alizadeh", "President Ilham Aliyev", "Economy Minister Mikayil Jabbarov"
+    re.compile(
+        r"(?P<role>(?:[A-Z][a-z]+\s)?"
+        + _ROLE_WORDS
+        + r"(?:\sof\s(?:the\s)?[A-Z][\w ]+?)?)\s+"
+        + _NAME
+    ),
+    # "a member of the National Assembly, Azer Allahveranov,"
+    re.compile(
+        r"(?P<role>(?:member|head|chairman|chair|director|minister|ambassador|deputy|"
+        r"representative|spokesperson|president|chief)\b[^,.;:]{0,70}),\s+" + _NAME + r"\b"
+    ),
+    # "Anna Schmidt, head of the German-Azerbaijani chamber,"
+    re.compile(
+        _NAME + r",\s+(?P<role>(?:the\s|a\s)?(?:head|chair\w*|member|minister|director|deputy|"
+        r"ambassador|president|spokes\w+|chief|adviser|advisor|professor|economist|analyst|"
+        r"expert|official|representative|secretary|governor|founder|manager|CEO)\b[^,.;:]{0,80}?),"
+    ),
+]
+
+
+def people(text: str) -> list[Person]:
+    found: dict[str, Person] = {}
+    for pattern in _PERSON_PATTERNS:
+        for m in pattern.finditer(text):
+            name = re.sub(r"['’]s$", "", m.group("name").strip())
+            if any(word.lower() in MONTHS for word in name.split()):
+                continue
+            if country_regex().fullmatch(name):
+                continue
+            role = re.sub(r"^(?:another|a|an|the)\s+", "", m.group("role").strip(), flags=re.I)
+            if name not in found:
+                found[name] = Person(name, role, Span(m.start("name"), m.end("name"), name))
+    return sorted(found.values(), key=lambda p: p.span.start)
+
+
+_SAY = (
+    r"(?:said|says|added|stressed|noted|emphasized|emphasised|highlighted|underlined|"
+    r"underscored|told|explained|pointed out|concluded|recalled|continued|remarked|stated)"
+)
+_PRONOUN_OR_ROLE = r"(?:he|she|they|the (?:MP|deputy|minister|ambassador|official|expert|analyst|president|lawmaker|economist|head))"
+
+
+_PARLIAMENTARIAN = (
+    "mp",
+    "member of parliament",
+    "member of the national assembly",
+    "deputy",
+    "lawmaker",
+    "parliamentarian",
+    "member of the milli majlis",
+)
+
+
+def _same_role(word: str, role: str | None) -> bool:
+    """'the MP' refers to a 'member of the National Assembly' as much as to an 'MP'."""
+    if role is None:
+        return False
+    word, role = word.lower(), role.lower()
+    if word in role:
+        return True
+    return word in _PARLIAMENTARIAN and any(p in role for p in _PARLIAMENTARIAN)
+
+
+class Speakers:
+    """Who is talking at each point of the article, as a reader tracks it.
+
+    People named inside quotation marks are talked about, not talking, so they
+    never become "he" in a later attribution.
+    """
+
+    def __init__(self, text: str, persons: list[Person]) -> None:
+        self.text = text
+        self.persons = persons
+        self.by_surname = {p.name.split()[-1]: p for p in persons}
+        self.quoted: list[tuple[int, int]] = []
+
+    def named(self, fragment: str) -> Person | None:
+        """A person mentioned by full name or surname in the fragment."""
+        for person in self.persons:
+            if person.name in fragment:
+                return person
+        for surname, person in self.by_surname.items():
+            if re.search(rf"\b{re.escape(surname)}\b", fragment):
+                return person
+        return None
+
+    def last_before(self, offset: int, role: str | None = None) -> Person | None:
+        """The last person named (by name or surname) before the offset, outside quotes;
+        with `role` ("MP"), the last one holding that role."""
+        best: tuple[int, Person] | None = None
+        for person in self.persons:
+            if role and not _same_role(role, person.role):
+                continue
+            for token in {person.name, person.name.split()[-1]}:
+                for m in re.finditer(rf"\b{re.escape(token)}\b", self.text[:offset]):
+                    if any(a <= m.start() < b for a, b in self.quoted):
+                        continue
+                    if best is None or m.start() > best[0]:
+                        best = (m.start(), person)
+        if best is None and role:
+            return self.last_before(offset)
+        return best[1] if best else None
+
+    def attributed(self, fragment: str, offset: int) -> Person | None:
+        """The speaker an attribution in the fragment names: 'X said', 'he added', 'the MP
+        stressed'. `offset` is where the fragment's speaker must already have been named."""
+        person = self.named(fragment)
+        if person is not None and re.search(_SAY, fragment):
+            return person
+        pronoun = re.search(rf"\b{_PRONOUN_OR_ROLE}\s+(?:\w+\s+)?{_SAY}", fragment, re.I)
+        pronoun = pronoun or re.match(rf"\s*{_PRONOUN_OR_ROLE}\b", fragment, re.I)
+        if pronoun:
+            role = re.search(r"\bthe (\w+)", pronoun.group(0), re.I)
+            return self.last_before(offset, role.group(1) if role else None)
+        return person
+
+
+# --- quotes -------------------------------------------------------------------------------
+
+_OPEN = re.compile(r'(?:^|(?<=[\s:(—–-]))["“]')
+_CLOSE = re.compile(r'(?<=[,.!?])["”]')
+
+
+def quotes(text: str, speakers: Speakers) -> list[QuoteCandidate]:
+    """Quoted passages of at least a few words, with their speaker.
+
+    A quotation closes at a mark right after , . ! or ? (inner quoted terms such
+    as "Belt and Road" close after a letter and are kept inside). A paragraph
+    that ends without a closing mark continues the quotation into the next one,
+    as wire copy does.
+    """
+    spans: list[tuple[re.Match[str], re.Match[str]]] = []
+    position = 0
+    while True:
+        opening = _OPEN.search(text, position)
+        if opening is None:
+            break
+        closing = _CLOSE.search(text, opening.end())
+        if closing is None:
+            break
+        position = closing.end()
+        if len(text[opening.end() : closing.start()].split()) >= 6:
+            spans.append((opening, closing))
+    speakers.quoted = [(o.end(), c.start()) for o, c in spans]
+    found: list[QuoteCandidate] = []
+    for opening, closing in spans:
+        start, end = opening.end(), closing.start()
+        words = text[start:end]
+        after = text[closing.end() : closing.end() + 120].split("\n")[0]
+        after_sentence = re.split(r"(?<=[.!?])\s", after, maxsplit=1)[0]
+        before = text[max(0, start - 300) : opening.start()]
+        before_sentence = re.split(r"(?<=[.!?])\s|\n", before)[-1] if before else ""
+        speaker = speakers.attributed(after_sentence, opening.start())
+        confidence = 0.9
+        if speaker is None and before_sentence.rstrip().endswith(":"):
+            speaker = speakers.attributed(before_sentence, opening.start()) or speakers.named(
+                before_sentence
+            )
+            confidence = 0.8
+        if speaker is None:
+            speaker = speakers.last_before(opening.start())
+            confidence = 0.5
+        found.append(QuoteCandidate(Span(start, end, words), speaker, confidence))
+    return found
+
+
+# --- figures ------------------------------------------------------------------------------
+
+_NUMBER = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+_SCALE = r"(?P<scale>" + "|".join(sorted(SCALES, key=len, reverse=True)) + r")\b"
+
+
+def _money_regex() -> re.Pattern[str]:
+    """ "$1 billion", "USD 3.5 bn", "600 million euros", "1.2 billion manats", "$485 mln"."""
+
+    def number(tag: str) -> str:
+        return _NUMBER.replace("?P<num>", f"?P<num{tag}>")
+
+    def scale(tag: str) -> str:
+        return _SCALE.replace("?P<scale>", f"?P<scale{tag}>")
+
+    words = currency_word_pattern()
+    return re.compile(
+        r"(?:(?P<hedge>" + HEDGE_PATTERN + r")\s+)?(?:"
+        r"(?P<sym>US\$|\$|€|£|¥|₼|₸)\s?" + number("1") + r"(?:\s?" + scale("1") + r")?"
+        r"|(?P<code>[A-Z]{3})\s" + number("2") + r"(?:\s?" + scale("2") + r")?"
+        r"|" + number("3") + r"\s?(?:" + scale("3") + r"\s)?"
+        r"(?:(?P<code3>[A-Z]{3})\b|(?P<word>" + words + r")\b))",
+        re.IGNORECASE,
+    )
+
+
+_MONEY: re.Pattern[str] | None = None
+
+
+def money(sentence: Span, alpha2: set[str]) -> list[tuple[Span, QuantityCandidate]]:
+    global _MONEY
+    if _MONEY is None:
+        _MONEY = _money_regex()
+    out = []
+    for m in _MONEY.finditer(sentence.text):
+        groups = m.groupdict()
+        number = groups.get("num1") or groups.get("num2") or groups.get("num3")
+        scale = (groups.get("scale1") or groups.get("scale2") or groups.get("scale3") or "").lower()
+        unit_token = (
+            groups.get("sym") or groups.get("code") or groups.get("code3") or groups.get("word")
+        )
+        if not number or not unit_token:
+            continue
+        code = groups.get("code") or groups.get("code3")
+        if code and not re.fullmatch(r"[A-Z]{3}", code):
+            continue  # IGNORECASE let a lower-case word through as a code
+        unit = currency_code(
+            unit_token if not unit_token.isalpha() or unit_token.isupper() else unit_token.lower(),
+            alpha2,
+        )
+        if unit is None:
+            continue
+        value = Decimal(number.replace(",", "")) * SCALES.get(scale, Decimal(1))
+        hedge = groups.get("hedge")
+        comparator = HEDGES[hedge.lower()] if hedge else Comparator.exact
+        start = sentence.start + m.start()
+        span = Span(start, sentence.start + m.end(), m.group(0))
+        out.append((span, QuantityCandidate(plain(value), unit, comparator, hedge, m.group(0))))
+    return out
+
+
+def plain(value: Decimal) -> Decimal:
+    """1E+9 -> 1000000000: the figure as people write it."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal
+
+
+# --- time ---------------------------------------------------------------------------------
+
+
+def _year_back(published: date, years: int) -> str:
+    return f"{published.year - years:04d}"
+
+
+def resolve_time(sentence: str, published: date, context: "Context") -> TimeCandidate | None:
+    """The date or period a sentence states, resolved against the publication date."""
+    pub = published.isoformat()
+    rules: list[tuple[str, Any]] = [
+        (
+            r"\bfrom (\d{4}) (?:through|to|until|till) (\d{4})\b",
+            lambda m: TimeCandidate("period", start=m[1], end=m[2], text=m[0]),
+        ),
+        (
+            r"\bbetween (\d{4}) and (\d{4})\b",
+            lambda m: TimeCandidate("period", start=m[1], end=m[2], text=m[0]),
+        ),
+        (
+            rf"\bin ({MONTH_PATTERN})[-–]({MONTH_PATTERN})(?: (\d{{4}}))?",
+            lambda m: _month_range(m, published),
+        ),
+        (
+            r"\b(?:over|in|during) the (?:last|past) (\w+) years\b",
+            lambda m: _years_back(m, published),
+        ),
+        (r"\bfor (\w+) years\b", lambda m: _years_back(m, published)),
+        (
+            r"\bsince (?:the [^,.]{0,60}? in )?(\d{4})\b",
+            lambda m: TimeCandidate("period", start=m[1], end=pub, text=m[0]),
+        ),
+        (
+            r"\bsince then\b",
+            lambda m: (
+                context.last_date
+                and TimeCandidate("period", start=context.last_date, end=pub, text=m[0])
+            ),
+        ),
+        (
+            r"\b(?:over|in|during) (?:these|those) years\b",
+            lambda m: (
+                context.last_since
+                and TimeCandidate("period", start=context.last_since, end=pub, text=m[0])
+            ),
+        ),
+        (rf"\b(last|this|next) ({MONTH_PATTERN})\b", lambda m: _relative_month(m, published)),
+        (
+            rf"\bin ({MONTH_PATTERN}) (\d{{4}})\b",
+            lambda m: TimeCandidate("date", date=f"{m[2]}-{MONTHS[m[1].lower()]:02d}", text=m[0]),
+        ),
+        (
+            r"\blast year\b",
+            lambda m: TimeCandidate("date", date=_year_back(published, 1), text=m[0]),
+        ),
+        (
+            r"\bthis year\b",
+            lambda m: TimeCandidate("date", date=f"{published.year:04d}", text=m[0]),
+        ),
+        (
+            r"\b(?:in|of|by|at the end of) (\d{4})\b",
+            lambda m: TimeCandidate("date", date=m[1], text=m[0]),
+        ),
+    ]
+    for pattern, build in rules:
+        match = re.search(pattern, sentence, re.IGNORECASE if "MONTH" not in pattern else 0)
+        if match:
+            candidate = build(match)
+            if candidate:
+                return candidate
+    return None
+
+
+def _month_range(m: re.Match[str], published: date) -> TimeCandidate:
+    first, last = MONTHS[m[1].lower()], MONTHS[m[2].lower()]
+    year = int(m[3]) if m[3] else (published.year if last < published.month else published.year - 1)
+    return TimeCandidate(
+        "period", start=f"{year:04d}-{first:02d}", end=f"{year:04d}-{last:02d}", text=m[0]
+    )
+
+
+def _years_back(m: re.Match[str], published: date) -> TimeCandidate | None:
+    years = number_from_words(m[1])
+    if not years or years > 200:
+        return None
+    return TimeCandidate(
+        "period", start=_year_back(published, years), end=published.isoformat(), text=m[0]
+    )
+
+
+def _relative_month(m: re.Match[str], published: date) -> TimeCandidate:
+    which, month = m[1].lower(), MONTHS[m[2].lower()]
+    year = published.year
+    if which == "last" and month >= published.month:
+        year -= 1
+    if which == "next" and month <= published.month:
+        year += 1
+    return TimeCandidate("date", date=f"{year:04d}-{month:02d}", text=m[0])
+
+
+# --- fact rules ---------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What a reader remembers from earlier sentences."""
+
+    last_since: str | None = None
+    last_date: str | None = None
+
+
+_INVEST = re.compile(r"\binvest(?:ed|s|ing|ment|ments)?\b", re.I)
+_TRADE = re.compile(r"\b(?:trade turnover|trade|turnover|exports?|imports?)\b", re.I)
+_GROWTH = re.compile(
+    r"\b(?:(?P<hedge>" + HEDGE_PATTERN + r")\s+)?(?P<what>doubled|tripled|quadrupled|"
+    r"(?:grew|increased|rose|jumped|went up) (?:by )?(?P<pct>\d+(?:\.\d+)?)\s?(?:percent|%)|"
+    r"(?:grew|increased|rose) (?P<fold>\d+(?:\.\d+)?)-fold)",
+    re.I,
+)
+_RANK = re.compile(
+    r"\b(?P<ord>\w+)[- ]largest (?:economic|trade|trading|investment|commercial) partner", re.I
+)
+_SIGN = re.compile(r"\b(?:sign(?:ed|ing)|conclud(?:ed|ing)|inked)\b", re.I)
+_DOCS = re.compile(
+    r"\b(?P<count>\w+(?:-\w+)?)\s+(?:(?:bilateral|new|intergovernmental|cooperation)\s+)?"
+    r"(?P<what>documents?|agreements?|memorand(?:a|ums?)(?: of understanding)?|accords?|"
+    r"contracts?|deals?|declarations?|protocols?)\b",
+    re.I,
+)
+_AGREEMENT_WORDS = re.compile(
+    r"\b(?:agreements?|memorand(?:a|um|ums)|declaration|documents|accords?|protocols?|"
+    r"roadmap|contracts?)\b",
+    re.I,
+)
+_SECTORS = re.compile(
+    r"\b(?:covering|in the (?:fields?|areas?|spheres?) of|on) (?:the )?(?P<list>[a-z ,'-]+?(?:,? and [a-z -]+?))(?: sectors?| fields?| areas?|[.,;]|$)",
+    re.I,
+)
+_EVENT = re.compile(
+    r"\b(?:at|during) the (?P<event>(?:[A-Z0-9][\w'’-]*\s?){1,6}(?:Forum|Summit|Conference|Congress|"
+    r"Expo|Exhibition|Week|Meeting|Session|Commission))"
+)
+_DIPLOMATIC = re.compile(
+    r"\b(?:diplomatic (?:relations|missions?|ties)|embass(?:y|ies)|invited|invitation|"
+    r"state visit|official visit|visited|leaders'? meeting|talks|summit|"
+    r"cooperat\w* (?:closely )?within)\b",
+    re.I,
+)
+_RELATIONSHIP = re.compile(
+    r"\b(?:relations|relationship|ties|partnership)\b[^.]{0,80}\b(?:developed|evolved|"
+    r"characterized|characterised|elevated|upgraded|grown|deepened)\b",
+    re.I,
+)
+
+
+def _parties(sentence: Span, pair: tuple[str, str] | None) -> list[str]:
+    codes: list[str] = []
+    for _, code in country_mentions(sentence.text):
+        if code not in codes:
+            codes.append(code)
+    if pair and re.search(
+        r"\b(?:two|both) countries\b|\bour countries\b|bilateral", sentence.text, re.I
+    ):
+        codes += [c for c in pair if c not in codes]
+    if pair and len(codes) < 2:
+        codes += [c for c in pair if c not in codes]
+    return codes[:2]
+
+
+def _investment(
+    sentence: Span, amount: Span, pair: tuple[str, str] | None
+) -> tuple[str, str] | None:
+    """Who invested in whom: the country before the verb invests in the one after 'in/into'."""
+    text = sentence.text
+    verb = _INVEST.search(text)
+    if verb is None:
+        return None
+    mentions = country_mentions(text)
+    before = [c for s, c in mentions if s.start < verb.start()]
+    target = re.search(r"\b(?:in|into|to)\s+(?:the\s+)?(?P<rest>[^.;]{0,80})", text[verb.end() :])
+    after = [c for _, c in country_mentions(target.group("rest"))] if target else []
+    subject = before[-1] if before else None
+    counterpart = next((c for c in after if c != subject), None)
+    if subject and counterpart:
+        return subject, counterpart
+    if pair and subject:
+        return subject, next(c for c in pair if c != subject)
+    if pair and counterpart:
+        return next(c for c in pair if c != counterpart), counterpart
+    return None
+
+
+def _statement(evidence: Span) -> str:
+    text = evidence.text.strip()
+    text = re.sub(
+        r"^(?:and|but|so|thus|as a result|notably|in parallel|additionally|furthermore),?\s+",
+        "",
+        text,
+        flags=re.I,
+    )
+    return (text[0].upper() + text[1:]).rstrip(" ,;:") + "."
+
+
+_CLAUSE_BREAK = re.compile(r";\s+|,\s+(?=(?:with|and since|while|whereas)\b)")
+
+
+def clauses(sentence: Span) -> list[Span]:
+    """Split a sentence where a new claim starts: '..., with X in 1992, and since then ...'."""
+    spans, start = [], 0
+    for m in _CLAUSE_BREAK.finditer(sentence.text):
+        spans.append(
+            Span(
+                sentence.start + start, sentence.start + m.start(), sentence.text[start : m.start()]
+            )
+        )
+        start = m.end()
+    spans.append(Span(sentence.start + start, sentence.end, sentence.text[start:]))
+    return [s for s in spans if s.text.strip()]
+
+
+def facts_in_sentence(
+    text: str,
+    sentence: Span,
+    published: date,
+    pair: tuple[str, str] | None,
+    alpha2: set[str],
+    context: Context,
+    speaker: Person | None,
+) -> list[FactCandidate]:
+    """Each clause is read on its own; a clause without a time of its own takes the
+    sentence's, and its evidence then stretches back to include those words."""
+    whole = _trim_evidence(text, sentence)
+    sentence_time = resolve_time(
+        whole.text, published, Context(context.last_since, context.last_date)
+    )
+    parties = _parties(whole, pair)
+    out: list[FactCandidate] = []
+    for clause in clauses(whole):
+        time = resolve_time(clause.text, published, context)
+        evidence = clause
+        if time is None and sentence_time is not None and sentence_time.text:
+            time = sentence_time
+            at = whole.text.find(sentence_time.text)
+            start = min(clause.start, whole.start + at)
+            end = max(clause.end, whole.start + at + len(sentence_time.text))
+            evidence = Span(start, end, text[start:end])
+        out.extend(facts_in(evidence, time, published, parties, alpha2, pair, speaker))
+        if time is not None:
+            if time.type == "date" and time.date:
+                context.last_date = time.date
+            elif time.start:
+                context.last_date = time.start
+            if (
+                time.type == "period"
+                and time.text
+                and time.text.lower().startswith("since")
+                and "then" not in time.text
+            ):
+                context.last_since = time.start
+    return out
+
+
+def facts_in(
+    evidence: Span,
+    time: TimeCandidate | None,
+    published: date,
+    parties: list[str],
+    alpha2: set[str],
+    pair: tuple[str, str] | None,
+    speaker: Person | None,
+) -> list[FactCandidate]:
+    body = evidence.text
+    out: list[FactCandidate] = []
+
+    def add(kind: FactKind, confidence: float, **kwargs: Any) -> None:
+        subject = kwargs.pop("subject", parties[0] if parties else None)
+        counterpart = kwargs.pop("counterpart", parties[1] if len(parties) > 1 else None)
+        if subject is None:
+            return
+        out.append(
+            FactCandidate(
+                kind=kind,
+                statement=_statement(evidence),
+                subject=subject,
+                counterpart=counterpart,
+                direction=kwargs.pop("direction", Direction.bilateral),
+                evidence=evidence,
+                confidence=confidence,
+                time=kwargs.pop("time", time),
+                speaker=speaker,
+                **kwargs,
+            )
+        )
+
+    amounts = money(evidence, alpha2)
+    for span, quantity in amounts:
+        if _INVEST.search(body):
+            flow = _investment(evidence, span, pair)
+            if flow:
+                add(
+                    FactKind.investment,
+                    0.8,
+                    quantity=quantity,
+                    subject=flow[0],
+                    counterpart=flow[1],
+                    direction=Direction.subject_to_counterpart,
+                )
+        elif _TRADE.search(body) and len(parties) == 2:
+            add(FactKind.trade_turnover, 0.8, quantity=quantity)
+
+    growth = _GROWTH.search(body)
+    if growth and _TRADE.search(body) and len(parties) == 2:
+        what = growth.group("what").lower()
+        hedge = growth.group("hedge")
+        if growth.group("pct"):
+            value, unit = Decimal(growth.group("pct")), "percent"
+        elif growth.group("fold"):
+            value, unit = Decimal(growth.group("fold")), "ratio"
+        else:
+            value = Decimal({"doubled": 2, "tripled": 3, "quadrupled": 4}[what.split()[-1]])
+            unit = "ratio"
+        add(
+            FactKind.trade_growth,
+            0.7,
+            quantity=QuantityCandidate(
+                value,
+                unit,
+                HEDGES[hedge.lower()] if hedge else Comparator.exact,
+                hedge,
+                growth.group(0),
+            ),
+        )
+
+    rank = _RANK.search(body)
+    if rank and len(parties) == 2:
+        ordinal = ordinal_from_words(rank.group("ord")) or (
+            1 if rank.group("ord").lower() == "the" else None
+        )
+        partner = _ranked_partner(body, rank, parties)
+        if ordinal and partner:
+            add(
+                FactKind.partner_rank,
+                0.7,
+                subject=partner[0],
+                counterpart=partner[1],
+                quantity=QuantityCandidate(
+                    Decimal(ordinal),
+                    "rank",
+                    Comparator.exact,
+                    None,
+                    rank.group(0).split(" partner")[0].rsplit(" ", 1)[0],
+                ),
+                time=time or TimeCandidate("date", date=published.isoformat()[:7]),
+            )
+
+    if _SIGN.search(body) and _AGREEMENT_WORDS.search(body):
+        docs = _DOCS.search(body)
+        count = number_from_words(docs.group("count")) if docs else None
+        what = docs.group("what") if docs else _AGREEMENT_WORDS.search(body).group(0)  # type: ignore[union-attr]
+        agreement_count: QuantityCandidate | None = None
+        if count is not None and docs is not None:
+            agreement_count = QuantityCandidate(
+                Decimal(count), "documents", Comparator.exact, None, docs.group(0)
+            )
+        sectors = _sectors(body)
+        event = _EVENT.search(body)
+        add(
+            FactKind.agreement,
+            0.7 if count is not None else 0.5,
+            quantity=agreement_count,
+            agreement={
+                "title": _agreement_title(what, count, sectors),
+                "parties": parties,
+                "event_name": event.group("event").strip() if event else None,
+                "documents": count,
+                "sectors": sectors,
+            },
+        )
+    elif _DIPLOMATIC.search(body) and not amounts and len(parties) == 2:
+        add(FactKind.diplomatic_event, 0.5)
+    elif _RELATIONSHIP.search(body) and not amounts and len(parties) == 2:
+        duration: QuantityCandidate | None = None
+        years = re.search(r"\bfor (\w+) years\b", body, re.I)
+        if years and number_from_words(years.group(1)):
+            duration = QuantityCandidate(
+                Decimal(number_from_words(years.group(1)) or 0),
+                "years",
+                Comparator.exact,
+                None,
+                years.group(0)[4:],
+            )
+        add(
+            FactKind.relationship_status,
+            0.4,
+            quantity=duration,
+            time=time or TimeCandidate("date", date=published.isoformat()[:7]),
+        )
+
+    return out
+
+
+def _ranked_partner(body: str, rank: re.Match[str], parties: list[str]) -> tuple[str, str] | None:
+    """'made China Azerbaijan's fourth-largest partner': China is ranked among Azerbaijan's."""
+    owner_match = None
+    for span, code in country_mentions(body[: rank.start()]):
+        if body[span.end : span.end + 2] in ("'s", "’s"):
+            owner_match = code
+    if owner_match is None:
+        return None
+    other = next((c for c in parties if c != owner_match), None)
+    return (other, owner_match) if other else None
+
+
+def _sectors(body: str) -> list[str]:
+    m = _SECTORS.search(body)
+    if not m:
+        return []
+    parts = re.split(r",\s*(?:and\s+)?|\s+and\s+", m.group("list"))
+    return [p.strip() for p in parts if p.strip() and len(p.split()) <= 3]
+
+
+def _agreement_title(what: str, count: int | None, sectors: list[str]) -> str:
+    noun = what.strip()
+    head = f"{count} {noun}" if count and count > 1 else noun
+    title = head[0].upper() + head[1:]
+    if sectors:
+        title += " on " + ", ".join(sectors)
+    return title
+
+
+# --- the whole article --------------------------------------------------------------------
+
+
+def extract(text: str, published: date) -> Extraction:
+    mentions = country_mentions(text)
+    pair = main_pair(mentions)
+    alpha2 = {
+        str(record.alpha_2)
+        for _, code in mentions
+        if (record := pycountry.countries.get(alpha_3=code)) is not None
+    }
+    persons = people(text)
+    speakers = Speakers(text, persons)
+    found_quotes = quotes(text, speakers)
+    context = Context()
+    facts: list[FactCandidate] = []
+    for sentence in sentences(text):
+        inside = next(
+            (q for q in found_quotes if q.evidence.start <= sentence.start < q.evidence.end), None
+        )
+        if inside is not None:
+            speaker = inside.speaker
+        else:
+            speaker = speakers.attributed(sentence.text, sentence.start) or speakers.last_before(
+                sentence.start
+            )
+        facts.extend(facts_in_sentence(text, sentence, published, pair, alpha2, context, speaker))
+    return Extraction(facts=facts, quotes=found_quotes, people=persons, pair=pair)
