@@ -130,6 +130,8 @@ def _location_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in {"query", "path", "header", "cookie"}:
         parts = parts[1:]
+        # kind=foo fails as ('query', 'kind', 0): the parameter is `kind`, not `kind.0`
+        parts = [p for p in parts if not p.isdigit()]
     return ".".join(parts) or "request"
 
 
@@ -152,8 +154,11 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     if unknown and len(unknown) == len(params):
         allowed = sorted(_declared_query_params(request))
         detail = f"Unknown query parameter(s): {', '.join(unknown)}."
-        if allowed:
-            detail += f" Allowed here: {', '.join(allowed)}."
+        detail += (
+            f" Allowed here: {', '.join(allowed)}."
+            if allowed
+            else " This operation takes no query parameters."
+        )
         return problem_response(
             request, 400, detail, code="unknown_parameter", invalid_params=params
         )
@@ -182,7 +187,7 @@ def _declared_query_params(request: Request) -> set[str]:
         for param in dep.query_params:
             annotation = getattr(param.field_info, "annotation", None)
             fields = getattr(annotation, "model_fields", None)
-            if fields:
+            if fields is not None:
                 names.update(f.alias or n for n, f in fields.items())
             else:
                 names.add(param.alias)
@@ -235,7 +240,6 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries declaring problem+json for the given statuses."""
     return {
         status: {
-            "model": Problem,
             "description": HTTPStatus(status).phrase,
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }

@@ -13,10 +13,6 @@ from app.errors import problem_response
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class RequestGuardMiddleware:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -44,19 +40,26 @@ class RequestGuardMiddleware:
             return
 
         received = 0
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise BodyTooLarge
+                    # Stop reading: the route sees an empty, final chunk and whatever it
+                    # answers is replaced by the 413 below.
+                    too_large = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except BodyTooLarge:
+        async def guarded_send(message: Message) -> None:
+            if not too_large:
+                await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
+        if too_large:
             await self._too_large(request, scope, receive, send)
 
     async def _too_large(

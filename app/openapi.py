@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app import API_VERSION
+from app.errors import PROBLEM_JSON, Problem
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
@@ -26,7 +27,14 @@ def install_openapi(app: FastAPI) -> None:
             routes=app.routes,
             tags=app.openapi_tags,
         )
-        headers = schema.setdefault("components", {}).setdefault("headers", {})
+        components = schema.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem.pop("$defs", {}))
+        schemas["Problem"] = problem
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        headers = components.setdefault("headers", {})
         headers["ETag"] = {
             "description": "Strong validator of this representation; send it back in "
             "If-None-Match (304 if unchanged) or, for writes, If-Match.",
@@ -38,7 +46,12 @@ def install_openapi(app: FastAPI) -> None:
         }
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
-                for response in operation.get("responses", {}).values():
+                for status, response in operation.get("responses", {}).items():
+                    if status.startswith(("4", "5")):
+                        # FastAPI's default 422 says application/json; we always send problems.
+                        response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM}}
+                        if status == "422":
+                            response["description"] = "Unprocessable: invalid input."
                     response.setdefault("headers", {})["API-Version"] = {
                         "$ref": "#/components/headers/API-Version"
                     }
@@ -63,7 +76,7 @@ def install_openapi(app: FastAPI) -> None:
                 if path.startswith(f"/{API_VERSION}") and "400" not in operation["responses"]:
                     operation["responses"]["400"] = {
                         "description": "Bad Request: an unknown or invalid query parameter.",
-                        "content": {"application/problem+json": {"schema": _PROBLEM}},
+                        "content": {PROBLEM_JSON: {"schema": _PROBLEM}},
                     }
         app.openapi_schema = schema
         return schema

@@ -40,6 +40,12 @@ class ListQuery(BaseModel):
         return self.model_dump(exclude={"limit", "cursor"}, mode="json")
 
 
+class NoQuery(BaseModel):
+    """For item routes without query parameters: any parameter given is a 400 that names it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next: str | None = Field(

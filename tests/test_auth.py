@@ -48,7 +48,12 @@ def bearer(key: str) -> dict[str, str]:
 
 def span(phrase: str) -> dict[str, object]:
     start = SOURCE_TEXT.index(phrase)
-    return {"source_id": "trend-4036385", "start": start, "end": start + len(phrase), "text": phrase}
+    return {
+        "source_id": "trend-4036385",
+        "start": start,
+        "end": start + len(phrase),
+        "text": phrase,
+    }
 
 
 def entity_body(name: str) -> dict[str, object]:
@@ -260,7 +265,9 @@ def test_writes_with_a_read_key_are_403(fresh_client: TestClient, read_key: str)
     assert feed_length(fresh_client) == before
 
 
-def test_writes_with_write_and_admin_keys_succeed(fresh_db_url: str, fresh_client: TestClient) -> None:
+def test_writes_with_write_and_admin_keys_succeed(
+    fresh_db_url: str, fresh_client: TestClient
+) -> None:
     """The same requests pass with a write key, and an admin key can write too."""
     write = create_api_key(fresh_db_url, "desk", "write")
     admin = create_api_key(fresh_db_url, "chief", "admin")

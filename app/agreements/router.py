@@ -140,7 +140,7 @@ def retract_agreement(
     fact = change_status(
         session,
         current,
-        resource="agreement",
+        resource="fact",  # an agreement is a fact: the feed and history say so
         action=Action.retract,
         actor=caller.name,
         reason=body.reason,

@@ -15,8 +15,8 @@ from app.timeframes import TimeWindow
 AGREEMENT_EXAMPLE: dict[str, Any] = {
     "id": "aze-chn-agreement-beijing-forum-2019",
     "title": "Ten documents on economy, industry and investment",
-    "statement": "In 2019, at the Beijing International Forum, Azerbaijan and China signed ten "
-    "documents covering the economy, industry and investment sectors.",
+    "statement": "Azerbaijan and China signed ten documents covering the economy, industry and "
+    "investment sectors at the Beijing International Forum in 2019.",
     "signed": {
         "type": "date",
         "date": "2019",

@@ -11,6 +11,7 @@ from app.agreements.schemas import (
     AgreementQuery,
     AgreementUpdate,
 )
+from app.entities.service import resolve_entity
 from app.errors import bad_body, revalidate
 from app.facts.models import Comparator, Direction, Fact, FactKind
 from app.facts.schemas import FactCreate, FactPublic, FactQuery, FactUpdate
@@ -109,7 +110,16 @@ def _as_fact(body: AgreementCreate) -> FactCreate:
     )
 
 
+def _resolve_parties(session: Session, body: AgreementCreate, actor: str) -> None:
+    """Check parties and event first, so an error names the agreement's own field."""
+    for party in body.parties:
+        resolve_entity(session, party, field="parties", actor=actor)
+    if body.event is not None:
+        resolve_entity(session, body.event, field="event", actor=actor)
+
+
 def create_agreement(session: Session, *, body: AgreementCreate, actor: str) -> Fact:
+    _resolve_parties(session, body, actor)
     return create_fact(session, body=_as_fact(body), actor=actor)
 
 
@@ -144,6 +154,7 @@ def update_agreement(session: Session, *, current: Fact, body: AgreementUpdate, 
         raise bad_body("", "nothing to change: send at least one field besides `reason`")
     existing = render_agreements(session, [current])[0]
     merged = revalidate(AgreementCreate, {**_as_input(existing, current), **changes})
+    _resolve_parties(session, merged, actor)
     full = FactUpdate.model_validate({**_as_fact(merged).model_dump(), "reason": body.reason})
     return update_fact(session, current=current, body=full, actor=actor)
 

@@ -14,7 +14,7 @@ from app.entities import service
 from app.entities.schemas import EntityCreate, EntityPublic, EntityQuery, EntityUpdate
 from app.errors import problem_responses
 from app.idempotency import IdempotencyKey, idempotent
-from app.pagination import Page, paginate
+from app.pagination import NoQuery, Page, paginate
 
 router = APIRouter(prefix="/entities", tags=["entities"])
 EntityId = Annotated[str, Path(examples=["arzukhan-alizadeh"])]
@@ -49,7 +49,12 @@ def list_entities(
     description="One entity by id: `AZE`, `arzukhan-alizadeh`, `belt-and-road`...",
     responses=problem_responses(404),
 )
-def get_entity(response: Response, session: SessionDep, entity_id: EntityId) -> EntityPublic:
+def get_entity(
+    response: Response,
+    session: SessionDep,
+    entity_id: EntityId,
+    _query: Annotated[NoQuery, Query()],
+) -> EntityPublic:
     return with_etag(response, service.get_entity(session, entity_id=entity_id))
 
 

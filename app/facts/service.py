@@ -80,7 +80,10 @@ def _require_entity(session: Session, name: str, entity_id: str) -> None:
 
 def fact_conditions(session: Session, query: FactQuery) -> list[ColumnElement[bool]]:
     """The WHERE clauses for a FactQuery (also used by /v1/agreements)."""
-    conditions: list[ColumnElement[bool]] = [col(Fact.status).in_([s.value for s in query.status])]
+    conditions: list[ColumnElement[bool]] = [
+        visible_at(Fact, query.as_of),
+        col(Fact.status).in_([s.value for s in query.status]),
+    ]
     pair = _pair_condition(query)
     if pair is not None:
         conditions.append(pair)

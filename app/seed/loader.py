@@ -22,7 +22,7 @@ from app.entities.schemas import EntityCreate
 from app.entities.service import create_entity
 from app.errors import ProblemError
 from app.facts.models import Fact
-from app.facts.schemas import FactCreate
+from app.facts.schemas import EvidenceIn, FactCreate
 from app.facts.service import create_fact
 from app.quotes.models import Quote
 from app.quotes.schemas import QuoteCreate
@@ -47,6 +47,15 @@ class SeedReport:
 
 def _exists(session: Session, model: Any, ident: str) -> bool:
     return session.exec(select(model.id).where(col(model.id) == ident)).first() is not None
+
+
+def _check_span(text: str, evidence: EvidenceIn, where: str) -> None:
+    """Every span is checked on every run, so a bad edit to the seed file is caught even on
+    a database that already holds the record."""
+    if text[evidence.start : evidence.end] != evidence.text:
+        raise SeedError(
+            f"{where}: evidence [{evidence.start}:{evidence.end}] is not the source text"
+        )
 
 
 def _load_file(session: Session, path: Path, report: SeedReport) -> None:
@@ -77,22 +86,26 @@ def _load_file(session: Session, path: Path, report: SeedReport) -> None:
 
     for item in spec.get("facts") or []:
         ident = str(item["id"])
+        data = {k: v for k, v in item.items() if k != "id"}
+        data["evidence"] = {**data["evidence"], "source_id": source_id}
+        fact = FactCreate.model_validate(data)
+        _check_span(text, fact.evidence, f"fact {ident}")
         if _exists(session, Fact, ident):
             report.unchanged["facts"] += 1
             continue
-        data = {k: v for k, v in item.items() if k != "id"}
-        data["evidence"] = {**data["evidence"], "source_id": source_id}
-        create_fact(session, body=FactCreate.model_validate(data), actor=ACTOR, fact_id=ident)
+        create_fact(session, body=fact, actor=ACTOR, fact_id=ident)
         report.created["facts"] += 1
 
     for item in spec.get("quotes") or []:
         ident = str(item["id"])
+        data = {k: v for k, v in item.items() if k != "id"}
+        data["evidence"] = {**data["evidence"], "source_id": source_id}
+        quote = QuoteCreate.model_validate(data)
+        _check_span(text, quote.evidence, f"quote {ident}")
         if _exists(session, Quote, ident):
             report.unchanged["quotes"] += 1
             continue
-        data = {k: v for k, v in item.items() if k != "id"}
-        data["evidence"] = {**data["evidence"], "source_id": source_id}
-        create_quote(session, body=QuoteCreate.model_validate(data), actor=ACTOR, quote_id=ident)
+        create_quote(session, body=quote, actor=ACTOR, quote_id=ident)
         report.created["quotes"] += 1
 
 

@@ -17,7 +17,7 @@ from app.facts.service import render_facts
 from app.idempotency import IdempotencyKey, idempotent
 from app.ingestion.pipeline import ingest
 from app.ingestion.schemas import Candidates, IngestPublic
-from app.pagination import Page, paginate
+from app.pagination import NoQuery, Page, paginate
 from app.quotes.service import render_quotes
 from app.sources import service
 from app.sources.schemas import (
@@ -62,7 +62,12 @@ def list_sources(
     "`(start, end)` of a fact or quote indexes into this text: `text[start:end]`.",
     responses=problem_responses(404),
 )
-def get_source(response: Response, session: SessionDep, source_id: SourceId) -> SourcePublic:
+def get_source(
+    response: Response,
+    session: SessionDep,
+    source_id: SourceId,
+    _query: Annotated[NoQuery, Query()],
+) -> SourcePublic:
     return with_etag(response, service.get_source(session, source_id=source_id))
 
 
