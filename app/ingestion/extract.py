@@ -160,7 +160,8 @@ def main_pair(mentions: list[tuple[Span, str]]) -> tuple[str, str] | None:
 
 # --- people --------------------------------------------------------------------------------
 
-_NAME = r"(?P<name>(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s){1,2}[A-Z][a-zA-Z'’-]+)"
+# Two capitalized words, not followed by a third: "Nino Kapanadze", not "Development Nino".
+_NAME = r"(?P<name>[A-Z][a-z]+(?:-[A-Z][a-z]+)?\s[A-Z][a-zA-Z'’-]+)\b(?!\s[A-Z][a-z])"
 _ROLE_WORDS = (
     r"(?:MP|President|Prime Minister|Minister|Deputy Minister|Ambassador|Chairman|Chairwoman|"
     r"CEO|Director|Governor|Mayor|Senator|Speaker|Deputy|Head|Economist|Analyst|Professor|"
@@ -169,9 +170,9 @@ _ROLE_WORDS = (
 _PERSON_PATTERNS = [
     # "MP Arzukhan Alizadeh", "President Ilham Aliyev", "Economy Minister Mikayil Jabbarov"
     re.compile(
-        r"(?P<role>(?:[A-Z][a-z]+\s)?"
+        r"(?P<role>(?:[A-Z][a-z]+\s){0,2}"
         + _ROLE_WORDS
-        + r"(?:\sof\s(?:the\s)?[A-Z][\w ]+?)?)\s+"
+        + r"(?:\s(?:of|to|for)\s(?:the\s)?[A-Z][\w ]+?)?)\s+"
         + _NAME
     ),
     # "a member of the National Assembly, Azer Allahveranov,"
@@ -181,7 +182,8 @@ _PERSON_PATTERNS = [
     ),
     # "Anna Schmidt, head of the German-Azerbaijani chamber,"
     re.compile(
-        _NAME + r",\s+(?P<role>(?:the\s|a\s)?(?:head|chair\w*|member|minister|director|deputy|"
+        _NAME
+        + r",\s+(?P<role>(?:the\s|a\s)?(?:[a-z]+\s){0,2}(?:head|chair\w*|member|minister|director|deputy|"
         r"ambassador|president|spokes\w+|chief|adviser|advisor|professor|economist|analyst|"
         r"expert|official|representative|secretary|governor|founder|manager|CEO)\b[^,.;:]{0,80}?),"
     ),
@@ -453,6 +455,22 @@ def resolve_time(sentence: str, published: date, context: "Context") -> TimeCand
             lambda m: TimeCandidate("date", date=f"{m[2]}-{MONTHS[m[1].lower()]:02d}", text=m[0]),
         ),
         (
+            r"\b(first|second|third|fourth) quarter of (this|last) year\b",
+            lambda m: _quarter(m, published),
+        ),
+        (
+            r"\b(?:earlier|later) this month\b|\bthis month\b",
+            lambda m: TimeCandidate("date", date=pub[:7], text=m[0]),
+        ),
+        (
+            rf"\bon ({MONTH_PATTERN}) (\d{{1,2}})(?:, (\d{{4}}))?\b",
+            lambda m: _month_day(m, published),
+        ),
+        (
+            rf"\bin ({MONTH_PATTERN})\b(?! \d)",
+            lambda m: _relative_month(m, published, which="in"),
+        ),
+        (
             r"\blast year\b",
             lambda m: TimeCandidate("date", date=_year_back(published, 1), text=m[0]),
         ),
@@ -466,7 +484,9 @@ def resolve_time(sentence: str, published: date, context: "Context") -> TimeCand
         ),
     ]
     for pattern, build in rules:
-        match = re.search(pattern, sentence, re.IGNORECASE if "MONTH" not in pattern else 0)
+        # Month names are matched case-sensitively ("May", never the verb "may").
+        flags = 0 if MONTH_PATTERN in pattern else re.IGNORECASE
+        match = re.search(pattern, sentence, flags)
         if match:
             candidate = build(match)
             if candidate:
@@ -491,7 +511,38 @@ def _years_back(m: re.Match[str], published: date) -> TimeCandidate | None:
     )
 
 
-def _relative_month(m: re.Match[str], published: date) -> TimeCandidate:
+def _quarter(m: re.Match[str], published: date) -> TimeCandidate:
+    number = ["first", "second", "third", "fourth"].index(m[1].lower())
+    year = published.year - (1 if m[2].lower() == "last" else 0)
+    return TimeCandidate(
+        "period",
+        start=f"{year:04d}-{3 * number + 1:02d}",
+        end=f"{year:04d}-{3 * number + 3:02d}",
+        text=m[0],
+    )
+
+
+def _month_day(m: re.Match[str], published: date) -> TimeCandidate:
+    month, day = MONTHS[m[1].lower()], int(m[2])
+    year = (
+        int(m[3])
+        if m[3]
+        else (
+            published.year
+            if (month, day) <= (published.month, published.day)
+            else published.year - 1
+        )
+    )
+    return TimeCandidate("date", date=f"{year:04d}-{month:02d}-{day:02d}", text=m[0])
+
+
+def _relative_month(m: re.Match[str], published: date, which: str | None = None) -> TimeCandidate:
+    """'last July', 'this August', 'next March', or a bare 'in February' (the latest one
+    not after the publication month)."""
+    if which == "in":
+        month = MONTHS[m[1].lower()]
+        year = published.year if month <= published.month else published.year - 1
+        return TimeCandidate("date", date=f"{year:04d}-{month:02d}", text=m[0])
     which, month = m[1].lower(), MONTHS[m[2].lower()]
     year = published.year
     if which == "last" and month >= published.month:
@@ -556,6 +607,14 @@ _RELATIONSHIP = re.compile(
 )
 
 
+_DOMESTIC = re.compile(
+    r"\b(?:GDP|gross domestic product|budget|reserves|inflation|total trade|foreign trade|"
+    r"overall trade|as a whole|economy grew|loan from|Exim ?Bank of China)\b",
+    re.I,
+)
+"""Words that mark a figure as about one country, or a third party, not the pair."""
+
+
 def _parties(sentence: Span, pair: tuple[str, str] | None) -> list[str]:
     codes: list[str] = []
     for _, code in country_mentions(sentence.text):
@@ -604,7 +663,9 @@ def _statement(evidence: Span) -> str:
     return (text[0].upper() + text[1:]).rstrip(" ,;:") + "."
 
 
-_CLAUSE_BREAK = re.compile(r";\s+|,\s+(?=(?:with|and since|while|whereas)\b)")
+_CLAUSE_BREAK = re.compile(
+    r";\s+|,\s+(?=(?:with|while|whereas)\b|and (?:since|over|in|for|during)\b)"
+)
 
 
 def clauses(sentence: Span) -> list[Span]:
@@ -647,7 +708,7 @@ def facts_in_sentence(
             start = min(clause.start, whole.start + at)
             end = max(clause.end, whole.start + at + len(sentence_time.text))
             evidence = Span(start, end, text[start:end])
-        out.extend(facts_in(evidence, time, published, parties, alpha2, pair, speaker))
+        out.extend(facts_in(clause, evidence, time, published, parties, alpha2, pair, speaker))
         if time is not None:
             if time.type == "date" and time.date:
                 context.last_date = time.date
@@ -664,6 +725,7 @@ def facts_in_sentence(
 
 
 def facts_in(
+    clause: Span,
     evidence: Span,
     time: TimeCandidate | None,
     published: date,
@@ -672,7 +734,9 @@ def facts_in(
     pair: tuple[str, str] | None,
     speaker: Person | None,
 ) -> list[FactCandidate]:
-    body = evidence.text
+    """The rules, read on the clause; candidates cite `evidence` (the clause, stretched to
+    include a time it borrows from its sentence)."""
+    body = clause.text
     out: list[FactCandidate] = []
 
     def add(kind: FactKind, confidence: float, **kwargs: Any) -> None:
@@ -695,10 +759,16 @@ def facts_in(
             )
         )
 
-    amounts = money(evidence, alpha2)
+    amounts = [
+        (span, quantity)
+        for span, quantity in money(clause, alpha2)
+        if not _DOMESTIC.search(
+            body[max(0, span.start - clause.start - 80) : span.start - clause.start]
+        )
+    ]
     for span, quantity in amounts:
         if _INVEST.search(body):
-            flow = _investment(evidence, span, pair)
+            flow = _investment(clause, span, pair)
             if flow:
                 add(
                     FactKind.investment,
@@ -808,6 +878,10 @@ def _ranked_partner(body: str, rank: re.Match[str], parties: list[str]) -> tuple
     for span, code in country_mentions(body[: rank.start()]):
         if body[span.end : span.end + 2] in ("'s", "’s"):
             owner_match = code
+    of = re.match(r"\s+(?:of|for)\s+(?:the\s+)?(\S+(?:\s\S+)?)", body[rank.end() :])
+    if owner_match is None and of is not None:
+        owners = country_mentions(of.group(1))
+        owner_match = owners[0][1] if owners else None
     if owner_match is None:
         return None
     other = next((c for c in parties if c != owner_match), None)
