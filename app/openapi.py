@@ -73,11 +73,16 @@ def install_openapi(app: FastAPI) -> None:
                     "description": "Not Modified: your copy (If-None-Match) is current.",
                     "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
                 }
-                if path.startswith(f"/{API_VERSION}") and "400" not in operation["responses"]:
-                    operation["responses"]["400"] = {
-                        "description": "Bad Request: an unknown or invalid query parameter.",
-                        "content": {PROBLEM_JSON: {"schema": _PROBLEM}},
-                    }
+                if path.startswith(f"/{API_VERSION}"):
+                    for status, text in (
+                        ("400", "Bad Request: an unknown or invalid query parameter."),
+                        ("401", "Unauthorized: when reads require a key, no or a bad key."),
+                        ("403", "Forbidden: the key's scope does not allow this."),
+                    ):
+                        operation["responses"].setdefault(
+                            status,
+                            {"description": text, "content": {PROBLEM_JSON: {"schema": _PROBLEM}}},
+                        )
         app.openapi_schema = schema
         return schema
 
