@@ -75,8 +75,12 @@ IfMatch = Annotated[
 
 
 class ETagMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Also sets Cache-Control on GETs that do not set their own: dashboards may reuse a
+    response for `max_age` seconds, then revalidate cheaply with If-None-Match."""
+
+    def __init__(self, app: ASGIApp, *, cache_control: str = "no-cache") -> None:
         self.app = app
+        self.cache_control = cache_control
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
@@ -106,6 +110,7 @@ class ETagMiddleware:
                     return
                 body = message.get("body", b"")
                 headers = MutableHeaders(scope=start)
+                headers.setdefault("Cache-Control", self.cache_control)
                 etag = headers.get("etag") or strong_etag(body)
                 headers["ETag"] = etag
                 if etag_matches(if_none_match, etag):

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         False, description="If true, GET requests need an API key of scope read or higher."
     )
     idempotency_ttl_hours: int = Field(24, ge=1)
+    cache_max_age: int = Field(
+        15, ge=0, description="Cache-Control max-age on GETs; clients revalidate with ETags."
+    )
     max_body_bytes: int = Field(
         2_000_000, ge=1024, description="Largest request body accepted (413 above it)."
     )

@@ -44,6 +44,8 @@ TAGS = [
     {"name": "entities", "description": "Countries, people, organizations, initiatives, events."},
     {"name": "sources", "description": "The articles behind every fact and quote."},
     {"name": "changes", "description": "The change feed, for syncing only what changed."},
+    {"name": "relations", "description": "Dossiers and chart-ready series for dashboards."},
+    {"name": "export", "description": "Bulk exports."},
     {"name": "meta", "description": "Index, health and readiness."},
 ]
 
@@ -83,7 +85,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.basicConfig(level=settings.log_level.upper())
 
     install_error_handlers(app)
-    app.add_middleware(ETagMiddleware)
+    app.add_middleware(
+        ETagMiddleware,
+        cache_control=(
+            f"{'private' if settings.require_key_for_reads else 'public'}, "
+            f"max-age={settings.cache_max_age}"
+        ),
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -13,7 +13,7 @@ import hmac
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +21,7 @@ from sqlalchemy import Select, and_, or_
 from sqlmodel import Session
 
 from app.errors import bad_param
+from app.exports import CSV, csv_response, wants
 
 T = TypeVar("T")
 
@@ -34,10 +35,15 @@ class ListQuery(BaseModel):
         None, ge=1, description="Page size; default 50, at most 500 (configurable)."
     )
     cursor: str | None = Field(None, description="The `next` value of the previous page.")
+    format: Literal["json", "csv"] | None = Field(
+        None,
+        description="`csv` for CSV with a header row (or send `Accept: text/csv`); pages and "
+        "`Link` work the same.",
+    )
 
     def filters(self) -> dict[str, Any]:
-        """The parameters a cursor is bound to: everything but paging."""
-        return self.model_dump(exclude={"limit", "cursor"}, mode="json")
+        """The parameters a cursor is bound to: everything but paging and format."""
+        return self.model_dump(exclude={"limit", "cursor", "format"}, mode="json")
 
 
 class NoQuery(BaseModel):
@@ -159,10 +165,13 @@ def paginate(
     response: Response,
     query: Any,
     run: Callable[[int, Cursor | None], tuple[list[T], Cursor | None]],
-) -> Page[T]:
+    *,
+    model: type[BaseModel],
+) -> Any:
     """Resolve limit and cursor for a list query, run it, and set the Link header.
 
-    `query` is a ListQuery: its `filters()` are what the cursor is bound to.
+    `query` is a ListQuery: its `filters()` are what the cursor is bound to. Answers
+    a Page, or CSV of the page's items (columns from `model`) when asked for.
     """
     settings = request.app.state.settings
     limit = query.limit if query.limit is not None else settings.page_size_default
@@ -175,4 +184,7 @@ def paginate(
     items, next_cursor = run(limit, after)
     token = encode_cursor(settings.cursor_secret, fingerprint, next_cursor) if next_cursor else None
     set_link_header(request, response, token)
+    if wants(request, CSV, query.format):
+        link = {"Link": response.headers["Link"]} if "Link" in response.headers else {}
+        return csv_response(model, items, link)
     return Page(items=items, next=token, limit=limit)

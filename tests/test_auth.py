@@ -6,10 +6,11 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import create_api_key, make_settings
+from conftest import Database, create_api_key, make_settings, migrated_and_seeded
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
@@ -130,8 +131,8 @@ def test_cli_create_prints_the_key_alone_and_it_works(
 def test_cli_list_never_prints_the_secret(fresh_db_url: str) -> None:
     """`keys list` shows names, scopes and prefixes, never a usable key."""
     keys = {
-        "desk": cli_create_key(fresh_db_url, "desk", "write"),
-        "dashboard": cli_create_key(fresh_db_url, "dashboard", "read"),
+        "desk": create_api_key(fresh_db_url, "desk", "write"),
+        "dashboard": create_api_key(fresh_db_url, "dashboard", "read"),
     }
     result = cli(fresh_db_url, "keys", "list")
     assert result.returncode == 0, result.stderr
@@ -149,7 +150,7 @@ def test_cli_list_never_prints_the_secret(fresh_db_url: str) -> None:
 
 def test_cli_revoke_makes_the_key_401(fresh_db_url: str, fresh_client: TestClient) -> None:
     """After `keys revoke`, the key is refused with 401 and nothing is written."""
-    key = cli_create_key(fresh_db_url, "desk", "write")
+    key = create_api_key(fresh_db_url, "desk", "write")
     first = fresh_client.post("/v1/entities", json=entity_body("First Bank"), headers=bearer(key))
     assert first.status_code == 201
     result = cli(fresh_db_url, "keys", "revoke", "desk")
@@ -195,10 +196,10 @@ READ_PATHS = [
 ]
 
 
-def test_reads_are_public_by_default(fresh_client: TestClient) -> None:
+def test_reads_are_public_by_default(client: TestClient) -> None:
     """Without ECONFACTS_REQUIRE_KEY_FOR_READS a GET needs no key."""
     for path in READ_PATHS:
-        assert fresh_client.get(path).status_code == 200, path
+        assert client.get(path).status_code == 200, path
 
 
 @pytest.fixture
@@ -222,19 +223,43 @@ def test_reads_need_a_key_when_required(keyed_reads: TestClient, read_key: str) 
 # --- writes ---------------------------------------------------------------------------------
 
 
-def test_writes_without_a_key_are_401(fresh_client: TestClient) -> None:
+@dataclass(frozen=True)
+class Refusing:
+    client: TestClient
+    write_key: str
+    read_key: str
+
+
+@pytest.fixture(scope="module")
+def refusing(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Refusing]:
+    """One database for the refusal tests: a correct app writes nothing in them, and each
+    test checks that it did not."""
+    db = Database(backend, tmp_path_factory.mktemp("auth"))
+    migrated_and_seeded(db.url)
+    write_key = create_api_key(db.url, "desk", "write")
+    read_key = create_api_key(db.url, "dashboard", "read")
+    application = create_app(make_settings(db.url))
+    with TestClient(application) as client:
+        yield Refusing(client, write_key, read_key)
+    application.state.engine.dispose()
+    db.drop()
+
+
+def test_writes_without_a_key_are_401(refusing: Refusing) -> None:
     """Every write without a key (or with a non-Bearer scheme) is 401 with WWW-Authenticate."""
-    before = feed_length(fresh_client)
-    for method, path, body, headers in write_requests(fresh_client):
+    client = refusing.client
+    before = feed_length(client)
+    for method, path, body, headers in write_requests(client):
         for auth in ({}, {"Authorization": "Token abc"}):
-            response = fresh_client.request(method, path, json=body, headers={**headers, **auth})
+            response = client.request(method, path, json=body, headers={**headers, **auth})
             assert_problem(response, 401, "unauthorized")
             assert response.headers["www-authenticate"].startswith("Bearer"), path
-    assert feed_length(fresh_client) == before
+    assert feed_length(client) == before
 
 
-def test_writes_with_a_bad_key_are_401(fresh_client: TestClient, write_key: str) -> None:
+def test_writes_with_a_bad_key_are_401(refusing: Refusing) -> None:
     """Unknown, malformed and tampered keys are all 401, and nothing is written."""
+    client, write_key = refusing.client, refusing.write_key
     prefix = write_key.split("_")[1]
     bad_keys = [
         "not-a-key",
@@ -243,26 +268,25 @@ def test_writes_with_a_bad_key_are_401(fresh_client: TestClient, write_key: str)
         f"ef_{prefix}_" + "A" * 43,  # a real prefix with the wrong secret
         write_key + "x",
     ]
-    before = feed_length(fresh_client)
-    for method, path, body, headers in write_requests(fresh_client):
+    before = feed_length(client)
+    for method, path, body, headers in write_requests(client):
         for bad in bad_keys:
-            response = fresh_client.request(
-                method, path, json=body, headers={**headers, **bearer(bad)}
-            )
+            response = client.request(method, path, json=body, headers={**headers, **bearer(bad)})
             assert_problem(response, 401, "unauthorized")
             assert response.headers["www-authenticate"].startswith("Bearer")
-    assert feed_length(fresh_client) == before
+    assert feed_length(client) == before
 
 
-def test_writes_with_a_read_key_are_403(fresh_client: TestClient, read_key: str) -> None:
+def test_writes_with_a_read_key_are_403(refusing: Refusing) -> None:
     """A valid key of scope read may not write: 403 problem+json, nothing written."""
-    before = feed_length(fresh_client)
-    for method, path, body, headers in write_requests(fresh_client):
-        response = fresh_client.request(
-            method, path, json=body, headers={**headers, **bearer(read_key)}
+    client = refusing.client
+    before = feed_length(client)
+    for method, path, body, headers in write_requests(client):
+        response = client.request(
+            method, path, json=body, headers={**headers, **bearer(refusing.read_key)}
         )
         assert_problem(response, 403, "forbidden")
-    assert feed_length(fresh_client) == before
+    assert feed_length(client) == before
 
 
 def test_writes_with_write_and_admin_keys_succeed(

@@ -77,9 +77,9 @@ def assert_bad_since(response: httpx.Response) -> None:
     assert [p["name"] for p in response.json()["invalid_params"]] == ["since"]
 
 
-def test_from_the_start_the_feed_lists_the_seed(fresh_client: TestClient) -> None:
+def test_from_the_start_the_feed_lists_the_seed(client: TestClient) -> None:
     """With no `since`, the feed starts with the seed's creations, each once, by `seed`."""
-    body = page(fresh_client, limit=500)
+    body = page(client, limit=500)
     assert body["has_more"] is False
     items = body["items"]
     assert {(c["resource"], c["id"]) for c in items} == SEED_CREATES
@@ -87,19 +87,19 @@ def test_from_the_start_the_feed_lists_the_seed(fresh_client: TestClient) -> Non
     for change in items:
         assert (change["action"], change["revision"], change["actor"]) == ("create", 1, "seed")
         assert change["href"] == f"/v1/{COLLECTION[change['resource']]}/{change['id']}"
-        assert fresh_client.get(change["href"]).status_code == 200
+        assert client.get(change["href"]).status_code == 200
     times = [c["at"] for c in items]
     assert times == sorted(times)
 
 
 @pytest.mark.parametrize("limit", [1, 3, 7])
-def test_paging_gives_every_change_once_in_order(fresh_client: TestClient, limit: int) -> None:
+def test_paging_gives_every_change_once_in_order(client: TestClient, limit: int) -> None:
     """Following `next` with a small page size yields the same changes, in the same order,
     as one big page: none skipped, none repeated; only the last page says has_more=false."""
-    everything = page(fresh_client, limit=500)["items"]
-    paged, position = follow(fresh_client, limit=limit)
+    everything = page(client, limit=500)["items"]
+    paged, position = follow(client, limit=limit)
     assert paged == everything
-    empty = page(fresh_client, since=position, limit=limit)
+    empty = page(client, since=position, limit=limit)
     assert (empty["items"], empty["has_more"]) == ([], False)
     assert empty["next"] == position
 
@@ -150,15 +150,15 @@ def test_polling_from_next_returns_exactly_the_new_changes(writer: TestClient) -
     assert [key(c) for c in facts_only] == expected[:3]
 
 
-def test_resource_filter(fresh_client: TestClient) -> None:
+def test_resource_filter(client: TestClient) -> None:
     """`resource` keeps only those kinds of record, and pages like the whole feed."""
-    facts, _ = follow(fresh_client, resource="fact", limit=4)
+    facts, _ = follow(client, resource="fact", limit=4)
     assert {(c["resource"], c["id"]) for c in facts} == {c for c in SEED_CREATES if c[0] == "fact"}
     assert len(facts) == len({c["id"] for c in facts})
-    both, _ = follow(fresh_client, resource=["fact", "quote"], limit=500)
+    both, _ = follow(client, resource=["fact", "quote"], limit=500)
     assert {c["resource"] for c in both} == {"fact", "quote"}
     assert len(both) == len([c for c in SEED_CREATES if c[0] in ("fact", "quote")])
-    bad = fresh_client.get("/v1/changes", params={"resource": "banana"})
+    bad = client.get("/v1/changes", params={"resource": "banana"})
     assert bad.status_code in (400, 422)
     assert bad.headers["content-type"] == PROBLEM_JSON
 

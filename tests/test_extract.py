@@ -179,9 +179,7 @@ def test_money_phrase(words: str, alpha2: set[str], value: str, unit: str) -> No
     """The figure alone: value and currency, the currency word read in the article's
     countries ("manats" is AZN about Azerbaijan, TMT about Turkmenistan)."""
     found = money(Span(0, len(words), words), alpha2)
-    assert [(span.text, q.value, q.unit) for span, q in found] == [
-        (words, Decimal(value), unit)
-    ]
+    assert [(span.text, q.value, q.unit) for span, q in found] == [(words, Decimal(value), unit)]
 
 
 @pytest.mark.parametrize(
@@ -199,9 +197,7 @@ def test_a_short_word_before_or_after_the_figure_does_not_hide_it(
     """A three-letter word next to a figure ('invested', 'and', 'the', 'yen') is not a
     currency code: it must not swallow the match and lose the figure."""
     found = money(Span(0, len(clause), clause), {"AZ", "CN", "DE", "GE", "JP"})
-    assert [(span.text, q.value, q.unit) for span, q in found] == [
-        (words, Decimal(value), unit)
-    ]
+    assert [(span.text, q.value, q.unit) for span, q in found] == [(words, Decimal(value), unit)]
 
 
 # --- hedges -------------------------------------------------------------------------------
@@ -324,9 +320,7 @@ def test_these_years_refers_back_to_the_last_since() -> None:
         "Since 1995, Chinese companies have invested nearly $1 billion in Azerbaijan's economy. "
         "Azerbaijan has invested around $2 billion into China's economy over these years."
     )
-    flows = {
-        (f.subject, f.counterpart): f.time for f in facts_of(text, FactKind.investment)
-    }
+    flows = {(f.subject, f.counterpart): f.time for f in facts_of(text, FactKind.investment)}
     assert set(flows) == {("CHN", "AZE"), ("AZE", "CHN")}
     for time in flows.values():
         assert time is not None
@@ -436,7 +430,7 @@ def assert_clean_span(text: str, start: int, end: int, words: str) -> None:
     assert text[start:end] == words
     assert text[start - 1] in "\"“'‘"
     assert text[end] in "\"”'’"
-    assert words[0] not in "\"“”" and words[-1] not in "\"“”"
+    assert words[0] not in '"“”' and words[-1] not in '"“”'
 
 
 @pytest.mark.parametrize(

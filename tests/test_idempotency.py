@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from conftest import create_api_key
 from fastapi.testclient import TestClient
 
@@ -91,27 +90,25 @@ def created_id(response: httpx.Response) -> str:
     return str(body.get("source", body)["id"])
 
 
-@pytest.mark.parametrize("collection", list(BODIES))
-def test_retry_replays_the_first_response(
-    fresh_client: TestClient, write_key: str, collection: str
-) -> None:
-    """Same key, same body: the same status, body and Location, marked Idempotent-Replayed,
-    and no second record or change."""
-    before = state(fresh_client)
-    first = post(fresh_client, collection, BODIES[collection], "retry-1", write_key)
-    assert first.status_code == 201, first.text
-    assert first.headers.get("idempotent-replayed") is None
-    after_first = state(fresh_client)
-    assert after_first != before
-    assert len(after_first["changes"]) > len(before["changes"])
-    for _ in range(2):
-        again = post(fresh_client, collection, BODIES[collection], "retry-1", write_key)
-        assert again.status_code == 201
-        assert again.json() == first.json()
-        assert again.headers["location"] == first.headers["location"]
-        assert again.headers["etag"] == first.headers["etag"]
-        assert again.headers["idempotent-replayed"] == "true"
-    assert state(fresh_client) == after_first
+def test_retry_replays_the_first_response(fresh_client: TestClient, write_key: str) -> None:
+    """For every create: same key, same body gives the same status, body, Location and ETag,
+    marked Idempotent-Replayed, and no second record or change."""
+    for collection, body in BODIES.items():
+        before = state(fresh_client)
+        key = f"retry-{collection}"
+        first = post(fresh_client, collection, body, key, write_key)
+        assert first.status_code == 201, (collection, first.text)
+        assert first.headers.get("idempotent-replayed") is None, collection
+        after_first = state(fresh_client)
+        assert len(after_first["changes"]) > len(before["changes"]), collection
+        for _ in range(2):
+            again = post(fresh_client, collection, body, key, write_key)
+            assert again.status_code == 201, collection
+            assert again.json() == first.json(), collection
+            assert again.headers["location"] == first.headers["location"], collection
+            assert again.headers["etag"] == first.headers["etag"], collection
+            assert again.headers["idempotent-replayed"] == "true", collection
+        assert state(fresh_client) == after_first, collection
 
 
 def test_without_a_key_a_retry_creates_again(fresh_client: TestClient, write_key: str) -> None:

@@ -245,20 +245,17 @@ def test_create_agreement(writer: TestClient) -> None:
     assert fact["agreement"]["title"] == "Ten documents"
 
 
-def test_create_country_by_code_gets_its_iso_name(writer: TestClient) -> None:
-    """A country needs only its code (alpha-2 or alpha-3, any case); the name is ISO's."""
+def test_create_entities(writer: TestClient) -> None:
+    """A country needs only its code (alpha-2 or alpha-3, any case) and gets ISO's name;
+    other entities get an id made from their name."""
     response = writer.post("/v1/entities", json={"kind": "country", "code": "kz"})
     assert response.status_code == 201, response.text
     assert response.headers["location"] == "/v1/entities/KAZ"
     assert STRONG_ETAG.fullmatch(response.headers["etag"])
     entity = response.json()
     assert (entity["id"], entity["name"], entity["code"]) == ("KAZ", "Kazakhstan", "KAZ")
-    again = writer.post("/v1/entities", json={"kind": "country", "code": "KAZ"})
-    assert_problem(again, 409)
+    assert_problem(writer.post("/v1/entities", json={"kind": "country", "code": "KAZ"}), 409)
 
-
-def test_create_organization_gets_a_slug_id(writer: TestClient) -> None:
-    """Non-country entities get an id made from their name."""
     body = {"kind": "organization", "name": "Asian Infrastructure Investment Bank"}
     response = writer.post("/v1/entities", json=body)
     assert response.status_code == 201, response.text
@@ -266,6 +263,11 @@ def test_create_organization_gets_a_slug_id(writer: TestClient) -> None:
     assert entity["id"] == "asian-infrastructure-investment-bank"
     assert response.headers["location"] == "/v1/entities/asian-infrastructure-investment-bank"
     assert writer.get(response.headers["location"]).json() == entity
+    new = changes(writer)[-2:]
+    assert [(c["resource"], c["id"], c["action"]) for c in new] == [
+        ("entity", "KAZ", "create"),
+        ("entity", "asian-infrastructure-investment-bank", "create"),
+    ]
 
 
 def test_create_source_and_the_same_text_again(writer: TestClient) -> None:
@@ -618,13 +620,20 @@ def test_malformed_json_and_wrong_media_type(
     assert state(shared_writer) == before
 
 
-@pytest.fixture
-def small_body_writer(fresh_db_url: str, write_key: str) -> Iterator[TestClient]:
-    application = create_app(make_settings(fresh_db_url, max_body_bytes=2048))
+@pytest.fixture(scope="module")
+def small_body_writer(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """A writer on an app built with max_body_bytes=2048."""
+    db = Database(backend, tmp_path_factory.mktemp("limits"))
+    migrated_and_seeded(db.url)
+    key = create_api_key(db.url, "desk", "write")
+    application = create_app(make_settings(db.url, max_body_bytes=2048))
     with TestClient(application) as client:
-        client.headers["Authorization"] = f"Bearer {write_key}"
+        client.headers["Authorization"] = f"Bearer {key}"
         yield client
     application.state.engine.dispose()
+    db.drop()
 
 
 def test_body_over_the_limit_is_413(small_body_writer: TestClient) -> None:

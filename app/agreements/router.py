@@ -1,6 +1,6 @@
 """/v1/agreements: agreements are facts of kind agreement, shown agreement-first."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -18,9 +18,12 @@ from app.auth.service import WriterDep
 from app.caching import IfMatch, require_if_match, with_etag
 from app.db import SessionDep, WriteSessionDep
 from app.errors import problem_responses, revision_not_found
+from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, fact_jsonld, jsonld_response, wants
 from app.facts.schemas import ItemQuery, ReasonIn
+from app.facts.service import get_fact
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
+from app.sources.service import get_source
 from app.versioning import Action, Revision, change_status
 
 router = APIRouter(prefix="/agreements", tags=["agreements"])
@@ -41,7 +44,7 @@ def list_agreements(
     response: Response,
     session: SessionDep,
     query: Annotated[AgreementQuery, Query()],
-) -> Page[AgreementPublic]:
+) -> Any:
     return paginate(
         request,
         response,
@@ -49,6 +52,7 @@ def list_agreements(
         lambda limit, after: service.list_agreements(
             session, query=query, limit=limit, after=after
         ),
+        model=AgreementPublic,
     )
 
 
@@ -56,15 +60,21 @@ def list_agreements(
     "/{agreement_id}",
     response_model=AgreementPublic,
     summary="Get an agreement",
-    description="One agreement by id (the id of its fact). With `as_of`, as it was then.",
-    responses=problem_responses(400, 401, 403, 404),
+    description="One agreement by id (the id of its fact). With `as_of`, as it was then. "
+    "`Accept: application/ld+json` gives a schema.org Claim.",
+    responses={200: JSON_LD_RESPONSE, **problem_responses(400, 401, 403, 404)},
 )
 def get_agreement(
+    request: Request,
     response: Response,
     session: SessionDep,
     agreement_id: AgreementId,
     query: Annotated[ItemQuery, Query()],
-) -> AgreementPublic:
+) -> Any:
+    if wants(request, JSON_LD):
+        fact = get_fact(session, fact_id=agreement_id, as_of=query.as_of)
+        source = get_source(session, source_id=fact.evidence.source_id)
+        return jsonld_response(fact_jsonld(fact, source, base_url(request)))
     agreement = service.get_agreement(session, agreement_id=agreement_id, as_of=query.as_of)
     return with_etag(response, agreement)
 

@@ -5,12 +5,14 @@ from pydantic import BaseModel, Field
 
 from app import API_VERSION
 from app.agreements.router import router as agreements_router
+from app.api.export import router as export_router
 from app.auth.models import Scope
 from app.auth.service import require_scope
 from app.changes.router import router as changes_router
 from app.entities.router import router as entities_router
 from app.facts.router import router as facts_router
 from app.quotes.router import router as quotes_router
+from app.relations.router import router as relations_router
 from app.sources.router import router as sources_router
 
 # Reads are public unless ECONFACTS_REQUIRE_KEY_FOR_READS is set; writes add their own check.
@@ -36,6 +38,8 @@ _RESOURCES = [
     ("entities", "Countries, people, organizations, initiatives and events."),
     ("sources", "The articles everything is traced to, with their full text."),
     ("changes", "The change feed: every write in commit order, to sync from."),
+    ("relations/AZE/CHN", "The dossier of a country pair: latest figures, conflicts, timeline."),
+    ("series?indicator=trade_turnover&pair=AZE-CHN", "One indicator over time, ready to chart."),
 ]
 
 
@@ -65,5 +69,7 @@ for domain_router in (
     entities_router,
     sources_router,
     changes_router,
+    relations_router,
+    export_router,
 ):
     router.include_router(domain_router)

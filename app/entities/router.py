@@ -1,6 +1,6 @@
 """/v1/entities: list, get, create, change."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -33,12 +33,13 @@ def list_entities(
     response: Response,
     session: SessionDep,
     query: Annotated[EntityQuery, Query()],
-) -> Page[EntityPublic]:
+) -> Any:
     return paginate(
         request,
         response,
         query,
         lambda limit, after: service.list_entities(session, query=query, limit=limit, after=after),
+        model=EntityPublic,
     )
 
 

@@ -1,6 +1,6 @@
 """/v1/facts: list, get, create, correct, retract, publish, reject, revisions."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -11,11 +11,22 @@ from app.auth.service import WriterDep
 from app.caching import IfMatch, require_if_match, with_etag
 from app.db import SessionDep, WriteSessionDep
 from app.errors import problem_responses, revision_not_found
+from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, fact_jsonld, jsonld_response, wants
 from app.facts import service
-from app.facts.schemas import FactCreate, FactPublic, FactQuery, FactUpdate, ItemQuery, ReasonIn
+from app.facts.schemas import (
+    FactCreate,
+    FactFacets,
+    FactFilters,
+    FactPublic,
+    FactQuery,
+    FactUpdate,
+    ItemQuery,
+    ReasonIn,
+)
 from app.facts.service import fact_revisions
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
+from app.sources.service import get_source
 from app.versioning import Action, Revision, change_status
 
 router = APIRouter(prefix="/facts", tags=["facts"])
@@ -44,13 +55,28 @@ def list_facts(
     response: Response,
     session: SessionDep,
     query: Annotated[FactQuery, Query()],
-) -> Page[FactPublic]:
+) -> Any:
     return paginate(
         request,
         response,
         query,
         lambda limit, after: service.list_facts(session, query=query, limit=limit, after=after),
+        model=FactPublic,
     )
+
+
+@router.get(
+    "/facets",
+    response_model=FactFacets,
+    summary="Count facts by kind, country, speaker, source and year",
+    description="Counts over the facts matching the same filters as GET /v1/facts (without "
+    "paging): for filter menus, overview widgets and sanity checks.",
+    responses=problem_responses(400, 422),
+)
+def fact_facets(
+    response: Response, session: SessionDep, query: Annotated[FactFilters, Query()]
+) -> FactFacets:
+    return with_etag(response, service.facets(session, query=query))
 
 
 @router.get(
@@ -58,16 +84,21 @@ def list_facts(
     response_model=FactPublic,
     summary="Get a fact",
     description="One fact by id, with its figure, hedge, time, claimant and evidence span. "
-    "Retracted facts stay readable here. With `as_of`, the revision current at that time.",
-    responses=problem_responses(400, 401, 403, 404),
+    "Retracted facts stay readable here. With `as_of`, the revision current at that time. "
+    "`Accept: application/ld+json` gives a schema.org Claim based on the source article.",
+    responses={200: JSON_LD_RESPONSE, **problem_responses(400, 401, 403, 404)},
 )
 def get_fact(
+    request: Request,
     response: Response,
     session: SessionDep,
     fact_id: FactId,
     query: Annotated[ItemQuery, Query()],
-) -> FactPublic:
+) -> Any:
     fact = service.get_fact(session, fact_id=fact_id, as_of=query.as_of)
+    if wants(request, JSON_LD):
+        source = get_source(session, source_id=fact.evidence.source_id)
+        return jsonld_response(fact_jsonld(fact, source, base_url(request)))
     return with_etag(response, fact)
 
 

@@ -161,8 +161,10 @@ class ItemQuery(AsOf):
     model_config = ConfigDict(extra="forbid")
 
 
-class FactQuery(ListQuery, TimeWindow, AsOf):
-    """Filters for GET /v1/facts (and /v1/agreements, which are facts of kind agreement)."""
+class FactFilters(TimeWindow, AsOf):
+    """Filters for GET /v1/facts, its facets, and /v1/agreements (facts of kind agreement)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     country: list[str] = Field(
         default_factory=list,
@@ -212,7 +214,6 @@ class FactQuery(ListQuery, TimeWindow, AsOf):
         "(case-insensitive).",
         examples=["investment"],
     )
-    sort: FactSort = Field("-date", description="Order: date, value or id; `-` for descending.")
 
     @field_validator("country")
     @classmethod
@@ -223,6 +224,29 @@ class FactQuery(ListQuery, TimeWindow, AsOf):
     @classmethod
     def _counterpart(cls, value: str | None) -> str | None:
         return None if value is None else normalise_country_code(value)
+
+
+class FactQuery(ListQuery, FactFilters):
+    """GET /v1/facts: the filters, a sort order and paging."""
+
+    sort: FactSort = Field("-date", description="Order: date, value or id; `-` for descending.")
+
+
+class Count(BaseModel):
+    value: str = Field(description="The kind, entity id, source id or year.")
+    label: str | None = Field(None, description="A readable name, where there is one.")
+    count: int
+
+
+class FactFacets(BaseModel):
+    """Counts over the facts that match the filters, for filter menus and overviews."""
+
+    total: int
+    kind: list[Count]
+    country: list[Count] = Field(description="Either side of the pair.")
+    speaker: list[Count]
+    source: list[Count]
+    year: list[Count] = Field(description="Year the fact's time starts.")
 
 
 # --- writes -----------------------------------------------------------------------------

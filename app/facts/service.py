@@ -1,12 +1,13 @@
 """Fact queries and rendering. Takes a session, never commits."""
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, String, and_, cast, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.entities.models import Entity
@@ -18,8 +19,11 @@ from app.facts.quantity import implied_interval
 from app.facts.schemas import (
     AgreementDetails,
     ClaimedBy,
+    Count,
     Evidence,
     FactCreate,
+    FactFacets,
+    FactFilters,
     FactPublic,
     FactQuery,
     FactTime,
@@ -57,7 +61,7 @@ def _sort_key(name: str) -> SortKey:
     return SortKey(col(Fact.id))
 
 
-def _pair_condition(query: FactQuery) -> ColumnElement[bool] | None:
+def _pair_condition(query: FactFilters) -> ColumnElement[bool] | None:
     countries, other = query.country, query.counterpart
     directed = query.direction is Direction.subject_to_counterpart
     if countries and other:
@@ -78,7 +82,7 @@ def _require_entity(session: Session, name: str, entity_id: str) -> None:
         raise bad_param(name, f"no entity with id '{entity_id}'; see GET /v1/entities")
 
 
-def fact_conditions(session: Session, query: FactQuery) -> list[ColumnElement[bool]]:
+def fact_conditions(session: Session, query: FactFilters) -> list[ColumnElement[bool]]:
     """The WHERE clauses for a FactQuery (also used by /v1/agreements)."""
     conditions: list[ColumnElement[bool]] = [
         visible_at(Fact, query.as_of),
@@ -498,3 +502,80 @@ def fact_revisions(session: Session, *, fact_id: str) -> list[Revision[FactPubli
         )
         for row, public in zip(rows, render_facts(session, rows), strict=True)
     ]
+
+
+def facets(session: Session, *, query: FactFilters) -> FactFacets:
+    """Counts by kind, country, speaker, source and year over the filtered facts."""
+    matching = (
+        sa_select(
+            col(Fact.kind).label("kind"),
+            col(Fact.subject_id).label("subject"),
+            col(Fact.counterpart_id).label("counterpart"),
+            col(Fact.claimed_by_id).label("speaker"),
+            col(Fact.source_id).label("source"),
+            func.substr(cast(col(Fact.time_start), String), 1, 4).label("year"),
+        )
+        .where(*fact_conditions(session, query))
+        .subquery()
+    )
+
+    def counts(*columns: Any) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for column in columns:
+            rows = session.execute(
+                sa_select(column, func.count()).where(column.is_not(None)).group_by(column)
+            ).all()
+            for value, count in rows:
+                totals[str(value)] = totals.get(str(value), 0) + int(count)
+        return totals
+
+    total = int(session.execute(sa_select(func.count()).select_from(matching)).scalar_one())
+    by_kind = counts(matching.c.kind)
+    by_country = counts(matching.c.subject, matching.c.counterpart)
+    by_speaker = counts(matching.c.speaker)
+    by_source = counts(matching.c.source)
+    by_year = counts(matching.c.year)
+    names = {ref.id: ref.name for ref in entity_refs(session, [*by_country, *by_speaker]).values()}
+    titles = {
+        s.id: s.title
+        for s in session.exec(select(Source).where(col(Source.id).in_(list(by_source)))).all()
+    }
+
+    def ranked(totals: dict[str, int], labels: dict[str, str] | None = None) -> list[Count]:
+        ordered = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [Count(value=v, label=(labels or {}).get(v), count=c) for v, c in ordered]
+
+    return FactFacets(
+        total=total,
+        kind=ranked(by_kind),
+        country=ranked(by_country, names),
+        speaker=ranked(by_speaker, names),
+        source=ranked(by_source, titles),
+        year=sorted(ranked(by_year), key=lambda c: c.value),
+    )
+
+
+def iter_facts(engine: Any, *, statuses: list[Status], batch: int = 500) -> Iterator[FactPublic]:
+    """Every current fact with one of the statuses, by id, a batch at a time.
+
+    Each batch is a keyset query in its own short session, so memory stays flat
+    and no transaction is held open however long the client takes to read.
+    """
+    last = ""
+    while True:
+        with Session(engine) as session:
+            rows = session.exec(
+                select(Fact)
+                .where(
+                    visible_at(Fact, None),
+                    col(Fact.status).in_([s.value for s in statuses]),
+                    col(Fact.id) > last,
+                )
+                .order_by(col(Fact.id))
+                .limit(batch)
+            ).all()
+            rendered = render_facts(session, rows)
+        if not rendered:
+            return
+        yield from rendered
+        last = rendered[-1].id

@@ -1,6 +1,6 @@
 """/v1/quotes: list, get, create, correct, retract, publish, reject, revisions."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -11,11 +11,13 @@ from app.auth.service import WriterDep
 from app.caching import IfMatch, require_if_match, with_etag
 from app.db import SessionDep, WriteSessionDep
 from app.errors import problem_responses, revision_not_found
+from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, jsonld_response, quote_jsonld, wants
 from app.facts.schemas import ItemQuery, ReasonIn
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
 from app.quotes import service
 from app.quotes.schemas import QuoteCreate, QuotePublic, QuoteQuery, QuoteUpdate
+from app.sources.service import get_source
 from app.versioning import Action, Revision, change_status
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
@@ -36,12 +38,13 @@ def list_quotes(
     response: Response,
     session: SessionDep,
     query: Annotated[QuoteQuery, Query()],
-) -> Page[QuotePublic]:
+) -> Any:
     return paginate(
         request,
         response,
         query,
         lambda limit, after: service.list_quotes(session, query=query, limit=limit, after=after),
+        model=QuotePublic,
     )
 
 
@@ -49,16 +52,22 @@ def list_quotes(
     "/{quote_id}",
     response_model=QuotePublic,
     summary="Get a quote",
-    description="One quote by id, with the facts it supports. With `as_of`, as it was then.",
-    responses=problem_responses(400, 401, 403, 404),
+    description="One quote by id, with the facts it supports. With `as_of`, as it was then. "
+    "`Accept: application/ld+json` gives a schema.org Quotation.",
+    responses={200: JSON_LD_RESPONSE, **problem_responses(400, 401, 403, 404)},
 )
 def get_quote(
+    request: Request,
     response: Response,
     session: SessionDep,
     quote_id: QuoteId,
     query: Annotated[ItemQuery, Query()],
-) -> QuotePublic:
-    return with_etag(response, service.get_quote(session, quote_id=quote_id, as_of=query.as_of))
+) -> Any:
+    quote = service.get_quote(session, quote_id=quote_id, as_of=query.as_of)
+    if wants(request, JSON_LD):
+        source = get_source(session, source_id=quote.evidence.source_id)
+        return jsonld_response(quote_jsonld(quote, source, base_url(request)))
+    return with_etag(response, quote)
 
 
 @router.post(

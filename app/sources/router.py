@@ -1,7 +1,7 @@
 """/v1/sources: list, get, add, change metadata."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -13,6 +13,7 @@ from app.auth.service import WriterDep
 from app.caching import IfMatch, require_if_match, with_etag
 from app.db import SessionDep, WriteSessionDep
 from app.errors import problem_responses
+from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, jsonld_response, source_jsonld, wants
 from app.facts.service import render_facts
 from app.idempotency import IdempotencyKey, idempotent
 from app.ingestion.pipeline import ingest
@@ -45,12 +46,13 @@ def list_sources(
     response: Response,
     session: SessionDep,
     query: Annotated[SourceQuery, Query()],
-) -> Page[SourceSummary]:
+) -> Any:
     return paginate(
         request,
         response,
         query,
         lambda limit, after: service.list_sources(session, query=query, limit=limit, after=after),
+        model=SourceSummary,
     )
 
 
@@ -59,16 +61,21 @@ def list_sources(
     response_model=SourcePublic,
     summary="Get a source",
     description="One source with its full text and SHA-256. Every evidence span "
-    "`(start, end)` of a fact or quote indexes into this text: `text[start:end]`.",
-    responses=problem_responses(404),
+    "`(start, end)` of a fact or quote indexes into this text: `text[start:end]`. "
+    "`Accept: application/ld+json` gives a schema.org NewsArticle.",
+    responses={200: JSON_LD_RESPONSE, **problem_responses(404)},
 )
 def get_source(
+    request: Request,
     response: Response,
     session: SessionDep,
     source_id: SourceId,
     _query: Annotated[NoQuery, Query()],
-) -> SourcePublic:
-    return with_etag(response, service.get_source(session, source_id=source_id))
+) -> Any:
+    source = service.get_source(session, source_id=source_id)
+    if wants(request, JSON_LD):
+        return jsonld_response(source_jsonld(source, base_url(request)))
+    return with_etag(response, source)
 
 
 @router.post(

@@ -22,7 +22,7 @@ from app.sources.schemas import (
 from app.versioning import Action, record_change
 
 
-def _summaries(session: Session, sources: Sequence[Source]) -> list[SourceSummary]:
+def source_summaries(session: Session, sources: Sequence[Source]) -> list[SourceSummary]:
     refs = entity_refs(session, (s.outlet_id for s in sources))
     return [
         SourceSummary(**s.model_dump(exclude={"outlet_id", "text"}), outlet=refs[s.outlet_id])
@@ -48,14 +48,14 @@ def list_sources(
         limit=limit,
         after=after,
     )
-    return _summaries(session, rows), next_cursor
+    return source_summaries(session, rows), next_cursor
 
 
 def get_source(session: Session, *, source_id: str) -> SourcePublic:
     source = session.get(Source, source_id)
     if source is None:
         raise not_found("source", source_id)
-    summary = _summaries(session, [source])[0]
+    summary = source_summaries(session, [source])[0]
     return SourcePublic(**summary.model_dump(), text=source.text)
 
 

@@ -1,0 +1,116 @@
+"""Relation dossiers and chart-ready series."""
+
+import datetime as dt
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.agreements.schemas import AgreementPublic
+from app.countries import normalise_country_code
+from app.entities.schemas import EntityRef
+from app.facts.models import Comparator, Direction, FactKind
+from app.facts.schemas import AsOf, FactPublic
+from app.quotes.schemas import QuotePublic
+from app.sources.schemas import SourceSummary
+
+INDICATORS = (
+    FactKind.investment,
+    FactKind.trade_turnover,
+    FactKind.trade_growth,
+    FactKind.partner_rank,
+)
+DIRECTED = (FactKind.investment, FactKind.partner_rank)
+"""Investment flows from subject to counterpart; a rank places the subject among the
+counterpart's partners. Either way the order of the pair matters."""
+
+
+class Indicator(BaseModel):
+    indicator: FactKind
+    from_: EntityRef | None = Field(
+        alias="from", description="Directed indicators: the investor, or the ranked partner."
+    )
+    to: EntityRef | None = Field(description="Directed indicators: the other side.")
+    latest: FactPublic = Field(description="The figure covering the latest time.")
+    facts: int = Field(description="How many published facts there are for this indicator.")
+    series: str = Field(description="The URL of this indicator's series, ready to chart.")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Conflict(BaseModel):
+    """Published facts that disagree on the same indicator, pair, direction and time."""
+
+    indicator: FactKind
+    from_: EntityRef | None = Field(alias="from")
+    to: EntityRef | None
+    facts: list[FactPublic] = Field(description="Side by side, each with its own source.")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class RelationPublic(BaseModel):
+    pair: list[EntityRef] = Field(description="The two countries, in code order.")
+    indicators: list[Indicator]
+    conflicts: list[Conflict]
+    agreements: list[AgreementPublic] = Field(description="Oldest first; undated last.")
+    quotes: list[QuotePublic] = Field(description="Newest first, at most 20.")
+    sources: list[SourceSummary]
+
+
+class RelationQuery(AsOf):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _pair(value: str) -> tuple[str, str]:
+    parts = value.replace("/", "-").split("-")
+    if len(parts) != 2:
+        raise ValueError("use two ISO 3166-1 codes joined by '-', e.g. AZE-CHN")
+    a, b = (normalise_country_code(p) for p in parts)
+    if a == b:
+        raise ValueError("a pair needs two different countries")
+    return a, b
+
+
+class SeriesQuery(AsOf):
+    """Parameters of GET /v1/series."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    indicator: FactKind = Field(examples=["trade_turnover"])
+    pair: str = Field(
+        description="Two ISO codes joined by '-'. For a directed indicator (investment, "
+        "partner_rank) the order is the direction: CHN-AZE is China's investment in Azerbaijan.",
+        examples=["AZE-CHN"],
+    )
+    unit: str | None = Field(None, description="Keep only figures in this unit, e.g. USD.")
+
+    @field_validator("pair")
+    @classmethod
+    def _valid_pair(cls, value: str) -> str:
+        return "-".join(_pair(value))
+
+    def countries(self) -> tuple[str, str]:
+        return _pair(self.pair)
+
+
+class Point(BaseModel):
+    fact_id: str
+    first_day: dt.date = Field(description="Start of the time the figure covers (x axis).")
+    last_day: dt.date = Field(description="End of that time.")
+    label: str = Field(description="The time as the source gave it, e.g. 1995 – 2025-04-28.")
+    value: Decimal
+    low: Decimal | None
+    high: Decimal | None
+    comparator: Comparator
+    hedge: str | None
+    unit: str
+    text: str | None = Field(description="The original words of the figure.")
+    source_id: str
+
+
+class SeriesPublic(BaseModel):
+    indicator: FactKind
+    pair: list[EntityRef]
+    direction: Direction
+    unit: str | None = Field(description="The unit of every point, or null if they differ.")
+    points: list[Point]
