@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -22,6 +22,7 @@ from app.errors import install_error_handlers, problem_response, problem_respons
 from app.limits import RequestGuardMiddleware
 from app.migrations import current_revision, head_revision
 from app.openapi import install_openapi
+from app.web.router import router as web_router
 
 DESCRIPTION = """
 Curated, sourced and versioned facts about economic relations between countries:
@@ -104,10 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v1_router)
     install_openapi(app)
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        """A person opening the bare address lands on the interactive docs."""
-        return RedirectResponse("/docs")
+    app.include_router(web_router)
 
     @app.get(
         "/healthz",

@@ -1,0 +1,179 @@
+"""The overview pages for people: server-rendered HTML, all assets inline, links to evidence."""
+
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import and_, case, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from app.countries import normalise_country_code
+from app.db import SessionDep
+from app.entities.models import Entity, EntityKind
+from app.entities.service import entity_refs
+from app.errors import bad_param
+from app.facts.models import Fact, Status
+from app.facts.schemas import FactPublic
+from app.relations.schemas import INDICATORS, SeriesQuery
+from app.relations.service import dossier, series
+from app.sources.service import get_source
+from app.versioning import visible_at
+from app.web.charts import series_chart
+from app.web.format import figure, when
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(FilePath(__file__).parent / "templates"))
+LABELS = {
+    "investment": "Investment",
+    "trade_turnover": "Trade turnover",
+    "trade_growth": "Trade growth",
+    "partner_rank": "Partner rank",
+}
+
+
+def evidence_link(source_id: str, start: int, end: int) -> str:
+    return f"/sources/{source_id}?start={start}&end={end}#evidence"
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, session: SessionDep) -> HTMLResponse:
+    """The country pairs we know, with links to their pages and to the API docs."""
+    first = case(
+        (col(Fact.subject_id) < col(Fact.counterpart_id), col(Fact.subject_id)),
+        else_=col(Fact.counterpart_id),
+    )
+    second = case(
+        (col(Fact.subject_id) < col(Fact.counterpart_id), col(Fact.counterpart_id)),
+        else_=col(Fact.subject_id),
+    )
+    a, b = aliased(Entity), aliased(Entity)
+    rows = session.execute(
+        sa_select(first, second, func.count(), func.count(func.distinct(col(Fact.source_id))))
+        .join(a, and_(col(a.id) == col(Fact.subject_id), col(a.kind) == EntityKind.country.value))
+        .join(
+            b, and_(col(b.id) == col(Fact.counterpart_id), col(b.kind) == EntityKind.country.value)
+        )
+        .where(visible_at(Fact, None), col(Fact.status) == Status.published.value)
+        .group_by(first, second)
+        .order_by(func.count().desc())
+    ).all()
+    refs = entity_refs(session, [code for row in rows for code in row[:2]])
+    pairs = [
+        {"a": refs[r[0]], "b": refs[r[1]], "facts": r[2], "sources": r[3]}
+        for r in rows
+        if r[0] in refs and r[1] in refs
+    ]
+    return templates.TemplateResponse(request, "index.html", {"pairs": pairs})
+
+
+def _card(fact: FactPublic) -> dict[str, Any]:
+    return {
+        "fact": fact,
+        "figure": figure(fact.quantity, fact.time),
+        "evidence": evidence_link(fact.evidence.source_id, fact.evidence.start, fact.evidence.end),
+        "source": fact.evidence.source_id,
+    }
+
+
+@router.get("/pairs/{pair}", response_class=HTMLResponse)
+def pair_page(
+    request: Request, session: SessionDep, pair: Annotated[str, Path(examples=["AZE-CHN"])]
+) -> HTMLResponse:
+    """A pair's figures with their hedges and charts, agreements, quotes and sources."""
+    parts = pair.split("-")
+    try:
+        a, b = (normalise_country_code(p) for p in parts) if len(parts) == 2 else ("", "")
+    except ValueError as exc:
+        raise bad_param("pair", str(exc)) from None
+    if not a or a == b:
+        raise bad_param("pair", "use two different ISO codes joined by '-', e.g. AZE-CHN")
+    relation = dossier(session, a=a, b=b, as_of=None)
+    figures = []
+    for indicator in relation.indicators:
+        direction = (
+            f"{indicator.from_.name} → {indicator.to.name}"
+            if indicator.from_ and indicator.to
+            else ""
+        )
+        route = (
+            f"{indicator.from_.id}-{indicator.to.id}"
+            if indicator.from_ and indicator.to
+            else f"{relation.pair[0].id}-{relation.pair[1].id}"
+        )
+        points = series(
+            session, query=SeriesQuery(indicator=indicator.indicator, pair=route)
+        ).points
+        label = f"{LABELS.get(indicator.indicator.value, indicator.indicator.value)} {direction}".strip()
+        figures.append(
+            {**_card(indicator.latest), "label": label, "chart": series_chart(points, label)}
+        )
+    conflicts = [
+        {
+            "label": LABELS.get(c.indicator.value, c.indicator.value),
+            "facts": [_card(f) for f in c.facts],
+        }
+        for c in relation.conflicts
+    ]
+    agreements = [
+        {
+            "title": ag.title,
+            "when": when(ag.signed),
+            "event": ag.event.name if ag.event else None,
+            "evidence": evidence_link(ag.evidence.source_id, ag.evidence.start, ag.evidence.end),
+        }
+        for ag in relation.agreements
+    ]
+    quotes = [
+        {
+            "text": q.text.rstrip(","),
+            "speaker": q.speaker.name,
+            "role": q.speaker.role,
+            "evidence": evidence_link(q.evidence.source_id, q.evidence.start, q.evidence.end),
+        }
+        for q in relation.quotes
+    ]
+    return templates.TemplateResponse(
+        request,
+        "pair.html",
+        {
+            "pair": relation.pair,
+            "figures": [f for f in figures if f["fact"].kind in INDICATORS],
+            "conflicts": conflicts,
+            "agreements": agreements,
+            "quotes": quotes,
+            "sources": relation.sources,
+        },
+    )
+
+
+@router.get("/sources/{source_id}", response_class=HTMLResponse)
+def source_page(
+    request: Request,
+    session: SessionDep,
+    source_id: str,
+    start: Annotated[int | None, Query(ge=0)] = None,
+    end: Annotated[int | None, Query(ge=0)] = None,
+) -> HTMLResponse:
+    """The source text, with the evidence span [start:end] highlighted."""
+    source = get_source(session, source_id=source_id)
+    text = source.text
+    if start is not None and end is not None and start < end <= len(text):
+        before, highlighted, after = text[:start], text[start:end], text[end:]
+    else:
+        before, highlighted, after = text, "", ""
+    return templates.TemplateResponse(
+        request,
+        "source.html",
+        {
+            "source": source,
+            "before": before,
+            "highlighted": highlighted,
+            "after": after,
+            "start": start,
+            "end": end,
+        },
+    )
