@@ -122,13 +122,14 @@ def ingest(
             with _write_session() as session:
                 result = run_ingest(session, body=body, actor=actor)
                 session.commit()
+                source_id = result.source.id
         except (UnicodeDecodeError, ValidationError, ProblemError) as exc:
             failed += 1
             typer.echo(f"{path}: refused: {getattr(exc, 'detail', exc)}", err=True)
             continue
         state = "stored" if result.created else "already stored"
         typer.echo(
-            f"{path}: {state} as {result.source.id}: {len(result.facts)} draft facts, "
+            f"{path}: {state} as {source_id}: {len(result.facts)} draft facts, "
             f"{len(result.quotes)} draft quotes, {len(result.skipped)} skipped"
         )
     if failed:

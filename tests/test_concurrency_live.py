@@ -2,18 +2,33 @@
 change feed read while writers run, and concurrent retries of one idempotent create."""
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import LiveServer
+import pytest
+from conftest import Database, LiveServer, create_api_key, migrated_and_seeded
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_TEXT = (ROOT / "app/seed/data/trend-4036385.txt").read_text(encoding="utf-8")
 FACT = "aze-chn-investment-chn-to-aze-since-1995"
 PHRASE = "Chinese companies are expected to continue investing in Azerbaijan’s economy"
 START = SOURCE_TEXT.index(PHRASE)
+
+
+@pytest.fixture(scope="module")
+def served(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, str]]:
+    """One real server for this module's tests, which each measure only their own changes."""
+    db = Database(backend, tmp_path_factory.mktemp("live"))
+    migrated_and_seeded(db.url)
+    key = create_api_key(db.url, "desk", "write")
+    server = LiveServer(db.url)
+    yield server, key
+    server.stop()
+    db.drop()
 
 
 def fact_body(statement: str) -> dict[str, Any]:
@@ -59,9 +74,10 @@ def run_together(tasks: list[Callable[[], Any]]) -> list[Any]:
     return results
 
 
-def test_same_if_match_race_has_exactly_one_winner(live_server: LiveServer, write_key: str) -> None:
+def test_same_if_match_race_has_exactly_one_winner(served: tuple[LiveServer, str]) -> None:
     """Two PATCHes sent at once with the same If-Match: one 200, one 412, one new revision,
     and the winner's change is what GET returns. Repeated for several rounds."""
+    live_server, write_key = served
     path = f"/v1/facts/{FACT}"
     with client(live_server, write_key) as a, client(live_server, write_key) as b:
         for round_ in range(5):
@@ -91,15 +107,14 @@ def test_same_if_match_race_has_exactly_one_winner(live_server: LiveServer, writ
             now = a.get(path)
             assert now.json() == winner.json() == revisions[-1]["snapshot"]
             assert now.headers["etag"] == winner.headers["etag"]
-            assert now.json()["revision"] == round_ + 2
+            assert now.json()["revision"] == current.json()["revision"] + 1
             assert winner.json()["statement"] == f"Round {round_}: {revisions[-1]['reason']}."
 
 
-def test_feed_reader_sees_every_concurrent_create_once(
-    live_server: LiveServer, write_key: str
-) -> None:
+def test_feed_reader_sees_every_concurrent_create_once(served: tuple[LiveServer, str]) -> None:
     """While 4 writers create 15 facts each, a reader polling from its cursor collects every
     created fact exactly once, in the feed's order."""
+    live_server, write_key = served
     writers, per_writer = 4, 15
     with client(live_server, write_key) as reader_http:
         start = reader_http.get("/v1/changes", params={"limit": 500}).json()
@@ -152,10 +167,9 @@ def test_feed_reader_sees_every_concurrent_create_once(
         assert replay["items"] == collected
 
 
-def test_concurrent_retries_of_one_idempotent_create(
-    live_server: LiveServer, write_key: str
-) -> None:
+def test_concurrent_retries_of_one_idempotent_create(served: tuple[LiveServer, str]) -> None:
     """Retries sent at once with one Idempotency-Key create one fact; all get its answer."""
+    live_server, write_key = served
     body = fact_body("Sent four times at once.")
     clients = [client(live_server, write_key) for _ in range(4)]
     try:

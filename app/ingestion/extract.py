@@ -91,6 +91,8 @@ class QuoteCandidate:
     evidence: Span
     speaker: Person | None
     confidence: float
+    introduced_at: int | None = None
+    """Start of the sentence that introduces the quote with a colon, if one does."""
 
 
 @dataclass
@@ -201,7 +203,8 @@ def people(text: str) -> list[Person]:
                 continue
             role = re.sub(r"^(?:another|a|an|the)\s+", "", m.group("role").strip(), flags=re.I)
             if name not in found:
-                found[name] = Person(name, role, Span(m.start("name"), m.end("name"), name))
+                start = m.start("name")
+                found[name] = Person(name, role, Span(start, start + len(name), name))
     return sorted(found.values(), key=lambda p: p.span.start)
 
 
@@ -324,7 +327,8 @@ def quotes(text: str, speakers: Speakers) -> list[QuoteCandidate]:
         before_sentence = re.split(r"(?<=[.!?])\s|\n", before)[-1] if before else ""
         speaker = speakers.attributed(after_sentence, opening.start())
         confidence = 0.9
-        if speaker is None and before_sentence.rstrip().endswith(":"):
+        introduced = before_sentence.rstrip().endswith(":")
+        if speaker is None and introduced:
             speaker = speakers.attributed(before_sentence, opening.start()) or speakers.named(
                 before_sentence
             )
@@ -332,7 +336,8 @@ def quotes(text: str, speakers: Speakers) -> list[QuoteCandidate]:
         if speaker is None:
             speaker = speakers.last_before(opening.start())
             confidence = 0.5
-        found.append(QuoteCandidate(Span(start, end, words), speaker, confidence))
+        lead_in = opening.start() - len(before_sentence) if introduced else None
+        found.append(QuoteCandidate(Span(start, end, words), speaker, confidence, lead_in))
     return found
 
 
@@ -352,13 +357,14 @@ def _money_regex() -> re.Pattern[str]:
         return _SCALE.replace("?P<scale>", f"?P<scale{tag}>")
 
     words = currency_word_pattern()
+    # Words and scales match in any case; ISO codes only in capitals, as whole words,
+    # so the "ted" of "invested" is never read as a currency.
     return re.compile(
-        r"(?:(?P<hedge>" + HEDGE_PATTERN + r")\s+)?(?:"
-        r"(?P<sym>US\$|\$|€|£|¥|₼|₸)\s?" + number("1") + r"(?:\s?" + scale("1") + r")?"
-        r"|(?P<code>[A-Z]{3})\s" + number("2") + r"(?:\s?" + scale("2") + r")?"
-        r"|" + number("3") + r"\s?(?:" + scale("3") + r"\s)?"
-        r"(?:(?P<code3>[A-Z]{3})\b|(?P<word>" + words + r")\b))",
-        re.IGNORECASE,
+        r"(?:(?i:(?P<hedge>" + HEDGE_PATTERN + r"))\s+)?(?:"
+        r"(?P<sym>US\$|\$|€|£|¥|₼|₸)\s?" + number("1") + r"(?:\s?(?i:" + scale("1") + r"))?"
+        r"|(?<![A-Za-z])(?P<code>[A-Z]{3})\s" + number("2") + r"(?:\s?(?i:" + scale("2") + r"))?"
+        r"|" + number("3") + r"\s?(?:(?i:" + scale("3") + r")\s)?"
+        r"(?:(?P<code3>[A-Z]{3})\b|(?i:(?P<word>" + words + r"))\b))"
     )
 
 

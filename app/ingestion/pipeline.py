@@ -158,11 +158,10 @@ def save_candidates(
                 f"quote at [{quote.evidence.start}:{quote.evidence.end}]: no speaker found"
             )
             continue
-        supports = [
-            f.id
-            for f in result.facts
-            if quote.evidence.start <= f.evidence_start < quote.evidence.end
-        ]
+        # A quote supports the facts it contains, and those of the sentence that introduces
+        # it with a colon ("... highlighted that X:").
+        first = quote.introduced_at if quote.introduced_at is not None else quote.evidence.start
+        supports = [f.id for f in result.facts if first <= f.evidence_start < quote.evidence.end]
         mentions = sorted(
             {
                 c
