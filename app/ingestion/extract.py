@@ -323,7 +323,8 @@ def quotes(text: str, speakers: Speakers) -> list[QuoteCandidate]:
         words = text[start:end]
         after = text[closing.end() : closing.end() + 120].split("\n")[0]
         after_sentence = re.split(r"(?<=[.!?])\s", after, maxsplit=1)[0]
-        before = text[max(0, start - 300) : opening.start()]
+        window = max(0, start - 300)
+        before = text[window : opening.start()].rstrip()
         before_sentence = re.split(r"(?<=[.!?])\s|\n", before)[-1] if before else ""
         speaker = speakers.attributed(after_sentence, opening.start())
         confidence = 0.9
@@ -336,7 +337,7 @@ def quotes(text: str, speakers: Speakers) -> list[QuoteCandidate]:
         if speaker is None:
             speaker = speakers.last_before(opening.start())
             confidence = 0.5
-        lead_in = opening.start() - len(before_sentence) if introduced else None
+        lead_in = window + len(before) - len(before_sentence) if introduced else None
         found.append(QuoteCandidate(Span(start, end, words), speaker, confidence, lead_in))
     return found
 
