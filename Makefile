@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck dockerlint pytest install migrate seed clean
+.PHONY: run test lint typecheck dockerlint pytest install migrate seed clean fuzz load
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ pytest: $(STAMP)
 
 # Set ECONFACTS_TEST_POSTGRES_URL to run the suite on PostgreSQL too.
 test: lint typecheck dockerlint pytest
+
+# Longer runs than `make test` does (see README "Reliability").
+fuzz: $(STAMP)
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-500} $(BIN)/pytest -q tests/test_fuzz.py
+
+load: $(STAMP)
+	$(BIN)/python bench/load.py --writers 50 --readers 200 --seconds 30
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

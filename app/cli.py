@@ -30,6 +30,10 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    problems = settings.production_problems()
+    if problems:
+        typer.echo("refusing to start in production: " + "; ".join(problems), err=True)
+        raise typer.Exit(1)
     uvicorn.run(
         "app.asgi:app",
         host=host or settings.host,
@@ -37,6 +41,8 @@ def serve(
         workers=workers or settings.workers,
         log_level=settings.log_level,
         proxy_headers=True,
+        access_log=False,  # the app writes its own JSON access line, with the request id
+        timeout_graceful_shutdown=30,  # on SIGTERM, let requests in flight finish
     )
 
 
@@ -59,6 +65,39 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. base
 
     downgrade(get_settings().database_url, revision)
     typer.echo(f"database at {revision}")
+
+
+@db_cli.command("backup")
+def db_backup(path: Annotated[Path, typer.Argument(help="Where to write the copy.")]) -> None:
+    """Copy the SQLite database consistently while it serves (SQLite's online backup).
+
+    For PostgreSQL use pg_dump, e.g. `pg_dump --format=custom --file=econfacts.dump DBNAME`,
+    and pg_restore to restore it.
+    """
+    from app.backup import BackupError, backup
+
+    try:
+        pages = backup(get_settings(), path)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"backed up {pages} pages to {path}")
+
+
+@db_cli.command("restore")
+def db_restore(path: Annotated[Path, typer.Argument(help="A file made by `db backup`.")]) -> None:
+    """Replace the SQLite database with a backup, after checking the backup's integrity.
+
+    Stop the server first: clients connected during a restore see the old data vanish.
+    """
+    from app.backup import BackupError, restore
+
+    try:
+        restore(get_settings(), path)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"restored the database from {path}")
 
 
 @cli.command()

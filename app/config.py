@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "econfacts.sqlite3"
+DEFAULT_CURSOR_SECRET = "econfacts-development-cursor-secret"
 
 
 class Settings(BaseSettings):
@@ -36,8 +37,25 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         2_000_000, ge=1024, description="Largest request body accepted (413 above it)."
     )
+    debug: bool = Field(
+        False, description="Tracebacks in logs at debug level; never in production."
+    )
+    cors_allow_credentials: bool = False
+    data_access: Literal["public", "restricted"] = Field(
+        "public", description="restricted: the data must not be readable without a key."
+    )
+    access_log: bool = Field(True, description="One JSON line per request.")
+    rate_limit_per_address: int = Field(
+        600, ge=0, description="Requests per minute per client address without a key; 0 = off."
+    )
+    rate_limit_per_key: int = Field(
+        3000, ge=0, description="Requests per minute per API key; 0 = off."
+    )
+    query_timeout_ms: int = Field(
+        5000, ge=0, description="Longest a request's SQL may run before it is cut off; 0 = off."
+    )
     cursor_secret: str = Field(
-        "econfacts-development-cursor-secret",
+        DEFAULT_CURSOR_SECRET,
         description="Signs pagination cursors so a tampered cursor is refused; set it in production.",
     )
 
@@ -53,6 +71,24 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def production_problems(self) -> list[str]:
+        """Settings that are fine on a laptop and dangerous on a server."""
+        if self.environment != "production":
+            return []
+        problems = []
+        if self.debug:
+            problems.append("ECONFACTS_DEBUG is on")
+        if "*" in self.cors_origins and self.cors_allow_credentials:
+            problems.append("CORS allows credentials from any origin ('*')")
+        if self.data_access == "restricted" and not self.require_key_for_reads:
+            problems.append(
+                "ECONFACTS_DATA_ACCESS=restricted but reads are open "
+                "(set ECONFACTS_REQUIRE_KEY_FOR_READS=true)"
+            )
+        if self.cursor_secret == DEFAULT_CURSOR_SECRET:
+            problems.append("ECONFACTS_CURSOR_SECRET is the development default")
+        return problems
 
 
 @lru_cache

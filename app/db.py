@@ -1,5 +1,6 @@
 """Database engine and the request-scoped session: the only place that commits."""
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +75,18 @@ def make_engine(settings: Settings) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # A per-connection deadline (0 = none) that limit_query_time sets per request.
+        deadline = [0.0]
+        _record.info["deadline"] = deadline
+        dbapi_connection.set_progress_handler(
+            lambda: 1 if deadline[0] and time.monotonic() > deadline[0] else 0, 20_000
+        )
+
+    @event.listens_for(engine, "checkin")
+    def _clear_deadline(_dbapi_connection: Any, record: Any) -> None:
+        deadline = record.info.get("deadline")
+        if deadline is not None:
+            deadline[0] = 0.0
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection: Any) -> None:
@@ -102,11 +115,28 @@ def begin_write(session: Session) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
 
 
+def limit_query_time(session: Session, timeout_ms: int) -> None:
+    """Bound how long this transaction's SQL may run (a pathological `q=` cannot hang).
+
+    PostgreSQL: a transaction-local statement_timeout. SQLite: a deadline that the
+    connection's progress handler checks, which interrupts the running statement.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
+        return
+    deadline = connection.connection.info.get("deadline")
+    if deadline is not None:
+        deadline[0] = time.monotonic() + timeout_ms / 1000 if timeout_ms else 0.0
+
+
 def _session(request: Request, *, write: bool) -> Iterator[Session]:
+    timeout_ms = request.app.state.settings.query_timeout_ms
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         try:
             if write:
                 begin_write(session)
+            limit_query_time(session, timeout_ms)
             yield session
             session.commit()
         except BaseException:

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("econfacts.errors")
@@ -229,10 +230,24 @@ async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_handler(request: Request, exc: Exception) -> JSONResponse:
+    """The database was busy or a query ran too long: a 503 the client may retry, not a 500."""
+    message = str(exc).lower()
+    if "interrupted" in message or "statement timeout" in message:
+        detail = "The query took too long and was stopped; narrow the filters and retry."
+        code = "query_timeout"
+    else:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        detail = "The database is busy or unreachable; retry shortly."
+        code = "database_unavailable"
+    return problem_response(request, 503, detail, code=code, headers={"Retry-After": "1"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(ProblemError, _problem_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(OperationalError, _database_handler)
     app.add_exception_handler(Exception, _unexpected_handler)
 
 

@@ -1,8 +1,14 @@
-"""Request guards applied before any route runs: body size (413) and media type (415).
+"""Request guards applied before any route runs: body size (413), media type (415) and
+rate limits (429).
 
 Checked in ASGI middleware so that an oversized body is refused without being
 read into memory, whatever the route.
 """
+
+import hashlib
+import math
+import time
+from collections import OrderedDict
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -73,3 +79,67 @@ class RequestGuardMiddleware:
             code="body_too_large",
         )
         await response(scope, receive, send)
+
+
+class RateLimitMiddleware:
+    """Token buckets per API key and per client address; 429 with Retry-After when empty.
+
+    A request with `Authorization: Bearer ...` counts against that key (identified by a
+    hash, the key itself is never kept); one without, against its address. Each bucket
+    holds a minute's allowance and refills continuously. Limits are per process: with
+    several workers or instances the effective limit is that many times higher.
+    """
+
+    EXEMPT = ("/healthz", "/readyz", "/metrics")
+    MAX_CLIENTS = 100_000
+
+    def __init__(self, app: ASGIApp, *, per_address: int, per_key: int) -> None:
+        self.app = app
+        self.per_address = per_address
+        self.per_key = per_key
+        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def _take(self, who: str, per_minute: int) -> float:
+        """Take a token; return 0 if allowed, else the seconds until one is available."""
+        now = time.monotonic()
+        rate = per_minute / 60
+        tokens, stamp = self.buckets.pop(who, (float(per_minute), now))
+        tokens = min(float(per_minute), tokens + (now - stamp) * rate)
+        wait = 0.0
+        if tokens >= 1:
+            tokens -= 1
+        else:
+            wait = (1 - tokens) / rate
+        self.buckets[who] = (tokens, now)
+        if len(self.buckets) > self.MAX_CLIENTS:
+            self.buckets.popitem(last=False)
+        return wait
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.EXEMPT:
+            await self.app(scope, receive, send)
+            return
+        authorization = Headers(scope=scope).get("authorization", "")
+        if authorization.lower().startswith("bearer ") and self.per_key:
+            digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()[:24]
+            who, limit, what = f"key:{digest}", self.per_key, "this API key"
+        elif self.per_address:
+            who, limit = f"addr:{(scope.get('client') or ('-',))[0]}", self.per_address
+            what = "your address"
+        else:
+            await self.app(scope, receive, send)
+            return
+        wait = self._take(who, limit)
+        if wait:
+            retry = max(1, math.ceil(wait))
+            response = problem_response(
+                Request(scope),
+                429,
+                f"Too many requests from {what}: the limit is {limit} a minute. "
+                f"Retry after {retry} s.",
+                code="rate_limited",
+                headers={"Retry-After": str(retry)},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -19,8 +19,9 @@ from app.caching import ETagMiddleware
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.errors import install_error_handlers, problem_response, problem_responses
-from app.limits import RequestGuardMiddleware
+from app.limits import RateLimitMiddleware, RequestGuardMiddleware
 from app.migrations import current_revision, head_revision
+from app.observability import Metrics, RequestContextMiddleware, configure_logging
 from app.openapi import install_openapi
 from app.web.router import router as web_router
 
@@ -62,9 +63,17 @@ class Readiness(BaseModel):
     expected_revision: str | None
 
 
+class UnsafeSettings(RuntimeError):
+    """Production mode with a setting that must not be used there."""
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    problems = settings.production_problems()
+    if problems:
+        raise UnsafeSettings("refusing to start in production: " + "; ".join(problems))
     engine = make_engine(settings)
+    metrics = Metrics(engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -83,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging("debug" if settings.debug else settings.log_level)
 
     install_error_handlers(app)
     app.add_middleware(
@@ -98,14 +107,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "HEAD", "OPTIONS"],
         allow_headers=["*"],
-        expose_headers=["ETag", "Link", "API-Version", "Deprecation", "Sunset"],
+        allow_credentials=settings.cors_allow_credentials,
+        expose_headers=[
+            "ETag",
+            "Link",
+            "API-Version",
+            "Deprecation",
+            "Sunset",
+            "X-Request-ID",
+            "Retry-After",
+        ],
     )
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimitMiddleware,
+        per_address=settings.rate_limit_per_address,
+        per_key=settings.rate_limit_per_key,
+    )
     app.add_middleware(ApiPolicyMiddleware)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, log_requests=settings.access_log)
     app.include_router(v1_router)
     install_openapi(app)
 
     app.include_router(web_router)
+
+    @app.get(
+        "/metrics",
+        response_class=PlainTextResponse,
+        tags=["meta"],
+        summary="Prometheus metrics",
+        description="Requests by route and status, a latency histogram, 5xx errors and the "
+        "database pool, in the Prometheus text format (per process).",
+        responses={200: {"content": {"text/plain": {"example": "econfacts_requests_total 1"}}}},
+    )
+    def metrics_endpoint() -> PlainTextResponse:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
     @app.get(
         "/healthz",

@@ -96,8 +96,16 @@ def empty_db(backend: str, tmp_path: Path) -> Iterator[Database]:
     db.drop()
 
 
+TEST_DEFAULTS: dict[str, object] = {
+    # Rate limits are tested on their own; elsewhere they would only make tests flaky.
+    "rate_limit_per_address": 0,
+    "rate_limit_per_key": 0,
+}
+
+
 def make_settings(url: str, **overrides: object) -> Settings:
-    return Settings(database_url=url, environment="test", **overrides)  # type: ignore[arg-type]
+    values = {**TEST_DEFAULTS, **overrides}
+    return Settings(database_url=url, environment="test", **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -138,6 +146,8 @@ class LiveServer:
             "ECONFACTS_DATABASE_URL": database_url,
             "ECONFACTS_ENVIRONMENT": "test",
             "ECONFACTS_LOG_LEVEL": "warning",
+            "ECONFACTS_RATE_LIMIT_PER_ADDRESS": "0",
+            "ECONFACTS_RATE_LIMIT_PER_KEY": "0",
             **env,
         }
         self.process = subprocess.Popen(

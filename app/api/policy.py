@@ -1,4 +1,5 @@
-"""How /v1 evolves: the API-Version header on every response, and real deprecations.
+"""Response policy: the API-Version header on every response, security headers, and real
+deprecations.
 
 A deprecated operation is declared with `deprecated_operation(...)` in its route
 decorator. It is marked deprecated in OpenAPI and, on every response, carries
@@ -15,6 +16,19 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import API_VERSION
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+HTML_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+"""Pages load only our own assets; the docs' small inline start-up scripts are allowed."""
 
 
 def deprecated_operation(*, deprecated_on: date, sunset_on: date, successor: str) -> dict[str, Any]:
@@ -61,6 +75,10 @@ class ApiPolicyMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["API-Version"] = API_VERSION
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Content-Security-Policy", HTML_CSP)
                 for name, value in deprecation_headers(
                     scope.get("route"), scope.get("path_params") or {}
                 ).items():

@@ -1,0 +1,137 @@
+"""Request ids, structured JSON logs and Prometheus metrics.
+
+Every request gets an id (the client's `X-Request-ID` if it is a sane token,
+otherwise a new one), echoed in the response and present on every log line of
+that request. Access lines record method, route, status and duration; never
+headers, bodies or keys. Metrics are per process (run one scrape target per
+worker, or one worker per container).
+"""
+
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from pythonjsonlogger.json import JsonFormatter
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id: ContextVar[str] = ContextVar("request_id", default="-")
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+access_log = logging.getLogger("econfacts.access")
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+def configure_logging(level: str) -> None:
+    """JSON lines on stderr, each with the request id of the request that wrote it."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter(
+            "{asctime}{levelname}{name}{message}{request_id}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    handler.addFilter(_RequestIdFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    # Our access line replaces uvicorn's, which knows neither route nor request id.
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+class Metrics:
+    """The service's Prometheus metrics, in a registry of their own."""
+
+    def __init__(self, engine: Any) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "econfacts_requests_total",
+            "HTTP requests answered.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "econfacts_errors_total",
+            "HTTP requests answered with a 5xx.",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "econfacts_request_duration_seconds",
+            "Time to answer, by route.",
+            ["method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        pool = engine.pool
+        checked_out = Gauge(
+            "econfacts_db_pool_checked_out", "Database connections in use.", registry=self.registry
+        )
+        checked_out.set_function(lambda: float(getattr(pool, "checkedout", lambda: 0)()))
+        size = Gauge("econfacts_db_pool_size", "Database pool size.", registry=self.registry)
+        size.set_function(lambda: float(getattr(pool, "size", lambda: 0)()))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class RequestContextMiddleware:
+    """Request id in and out, one JSON access line, and the request metrics."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, log_requests: bool = True) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def wrapped_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, wrapped_send)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope["method"]
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(elapsed)
+            if status >= 500:
+                self.metrics.errors.labels(method, route).inc()
+            if self.log_requests:
+                access_log.info(
+                    "request",
+                    extra={
+                        "method": method,
+                        "route": route,
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "client": (scope.get("client") or ("-",))[0],
+                    },
+                )
+            request_id.reset(token)
