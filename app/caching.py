@@ -6,14 +6,18 @@ Streaming responses (more than one body chunk) pass through untouched.
 """
 
 import hashlib
+from collections import OrderedDict
 from typing import Annotated, Any
 
 from fastapi import Header, Response
 from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlmodel import col
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ProblemError
+from app.versioning import Change
 
 
 def strong_etag(body: bytes) -> str:
@@ -114,16 +118,7 @@ class ETagMiddleware:
                 etag = headers.get("etag") or strong_etag(body)
                 headers["ETag"] = etag
                 if etag_matches(if_none_match, etag):
-                    not_modified = {
-                        "type": "http.response.start",
-                        "status": 304,
-                        "headers": [
-                            (k, v)
-                            for k, v in start["headers"]
-                            if k.lower() not in (b"content-length", b"content-type")
-                        ],
-                    }
-                    await send(not_modified)
+                    await send(_not_modified(start))
                     await send({"type": "http.response.body", "body": b""})
                     return
                 await send(start)
@@ -132,3 +127,106 @@ class ETagMiddleware:
             await send(message)
 
         await self.app(scope, receive, wrapped_send)
+
+
+class ResponseCacheMiddleware:
+    """Serve repeated identical GETs from memory while the data has not changed.
+
+    Every write appends to the `change` table, so its highest `seq` is a version of
+    all the data. A cached response is reused only if it was made at the current
+    version: one indexed `max(seq)` read replaces the whole query, render and
+    serialization, and a matching If-None-Match becomes a 304 at that cost. It is
+    correct across processes and instances, since the version lives in the database.
+    Off when reads need a key (responses would have to be cached per caller).
+    """
+
+    def __init__(self, app: ASGIApp, *, engine: Any, max_bytes: int, max_entry: int) -> None:
+        self.app = app
+        self.engine = engine
+        self.max_bytes = max_bytes
+        self.max_entry = max_entry
+        self.entries: OrderedDict[tuple[str, bytes, str], tuple[int, Message, bytes]] = (
+            OrderedDict()
+        )
+        self.size = 0
+
+    def _version(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(_VERSION).scalar() or 0)
+
+    def _store(
+        self, key: tuple[str, bytes, str], version: int, start: Message, body: bytes
+    ) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.size -= len(old[2])
+        self.entries[key] = (version, start, body)
+        self.size += len(body)
+        while self.size > self.max_bytes and self.entries:
+            _, (_, _, dropped) = self.entries.popitem(last=False)
+            self.size -= len(dropped)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not scope["path"].startswith(CACHED_PREFIX)
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        # Host is part of the key: Link headers carry absolute URLs.
+        key = (
+            f"{headers.get('host', '')}{scope['path']}",
+            scope["query_string"],
+            headers.get("accept", ""),
+        )
+        version = self._version()
+        hit = self.entries.get(key)
+        if hit is not None and hit[0] == version:
+            self.entries.move_to_end(key)
+            _, start, body = hit
+            etag = MutableHeaders(raw=list(start["headers"])).get("etag")
+            if etag and etag_matches(headers.get("if-none-match"), etag):
+                await send(_not_modified(start))
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+
+        captured: Message | None = None
+        chunks: list[bytes] = []
+        cacheable = True
+
+        async def capture(message: Message) -> None:
+            nonlocal captured, cacheable
+            if message["type"] == "http.response.start":
+                captured = message
+                cacheable = message["status"] == 200
+            elif message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    cacheable = False
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        body = b"".join(chunks)
+        if cacheable and captured is not None and len(body) <= self.max_entry:
+            self._store(key, version, captured, body)
+
+
+CACHED_PREFIX = "/v1/"
+_VERSION = select(func.max(col(Change.seq)))
+
+
+def _not_modified(start: Message) -> Message:
+    return {
+        "type": "http.response.start",
+        "status": 304,
+        "headers": [
+            (k, v)
+            for k, v in start["headers"]
+            if k.lower() not in (b"content-length", b"content-type")
+        ],
+    }

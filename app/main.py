@@ -15,7 +15,7 @@ from sqlalchemy import text
 from app import API_VERSION
 from app.api.policy import ApiPolicyMiddleware
 from app.api.v1 import router as v1_router
-from app.caching import ETagMiddleware
+from app.caching import ETagMiddleware, ResponseCacheMiddleware
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.errors import install_error_handlers, problem_response, problem_responses
@@ -102,6 +102,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             f"max-age={settings.cache_max_age}"
         ),
     )
+    if settings.response_cache_mb and not settings.require_key_for_reads:
+        app.add_middleware(
+            ResponseCacheMiddleware,
+            engine=engine,
+            max_bytes=settings.response_cache_mb * 1_000_000,
+            max_entry=2_000_000,
+        )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

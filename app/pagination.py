@@ -17,7 +17,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, literal, tuple_
 from sqlmodel import Session
 
 from app.errors import bad_param
@@ -135,11 +135,10 @@ def keyset_page(
     key = sort.expression
     if after is not None:
         last_key = sort.decode(after.key)
-        if descending:
-            seek = or_(key < last_key, and_(key == last_key, id_column < after.id))
-        else:
-            seek = or_(key > last_key, and_(key == last_key, id_column > after.id))
-        stmt = stmt.where(seek)
+        # A row-value comparison, which both SQLite and PostgreSQL turn into an index range.
+        position = tuple_(key, id_column)
+        bound = tuple_(literal(last_key, type_=key.type), literal(after.id))
+        stmt = stmt.where(position < bound if descending else position > bound)
     order = (key.desc(), id_column.desc()) if descending else (key.asc(), id_column.asc())
     stmt = stmt.add_columns(key.label("_sort_key")).order_by(*order).limit(limit + 1)
     rows = session.execute(stmt).all()

@@ -41,7 +41,7 @@ class Versioned(SQLModel):
 
     revision: int = Field(primary_key=True, description="1 for the first version, then +1.")
     valid_from: datetime = Field(sa_type=UTCDateTime, index=True)
-    valid_to: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    valid_to: datetime | None = Field(default=None, sa_type=UTCDateTime)
     action: str = Field(max_length=20)
     actor: str = Field(max_length=120)
     reason: str | None = Field(default=None, max_length=2000)
@@ -54,6 +54,13 @@ def current_revision_unique(table: str) -> Index:
     return Index(
         f"ux_{table}_current", "id", unique=True, sqlite_where=where, postgresql_where=where
     )
+
+
+def current_index(table: str, name: str, *columns: str) -> Index:
+    """An index over current revisions only (`valid_to IS NULL`): small, and it matches
+    every list query that does not ask for `as_of`."""
+    where = text("valid_to IS NULL")
+    return Index(f"ix_{table}_current_{name}", *columns, sqlite_where=where, postgresql_where=where)
 
 
 def visible_at(model: Any, as_of: datetime | None) -> ColumnElement[bool]:

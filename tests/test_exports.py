@@ -123,6 +123,8 @@ def test_csv_rows_equal_the_json_page(client: TestClient, collection: str, how: 
         assert len(rows) == len(page["items"]), params
         assert [r["id"] for r in rows] == [item["id"] for item in page["items"]], params
         assert header[0] == "id"
+        # a limited CSV page links to the next one exactly when the JSON page has a `next`
+        assert (next_link(response) is None) == (page["next"] is None), params
 
 
 @pytest.mark.parametrize("how", ["format", "accept"])
@@ -227,7 +229,10 @@ def test_csv_of_quotes_keeps_the_exact_words(client: TestClient) -> None:
         seed = SEED_QUOTES[row["id"]]
         # quotes span paragraphs: the newline survives CSV quoting
         assert row["text"] == seed["evidence"]["text"]
-        assert row["evidence.text"] == SOURCE_TEXT[int(row["evidence.start"]) : int(row["evidence.end"])]
+        assert (
+            row["evidence.text"]
+            == SOURCE_TEXT[int(row["evidence.start"]) : int(row["evidence.end"])]
+        )
         assert row["speaker.id"] == seed["speaker"]
 
 
@@ -473,9 +478,7 @@ NEGOTIATED: list[tuple[str, dict[str, str]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("path", "headers"), NEGOTIATED, ids=[f"{p} {h}" for p, h in NEGOTIATED]
-)
+@pytest.mark.parametrize(("path", "headers"), NEGOTIATED, ids=[f"{p} {h}" for p, h in NEGOTIATED])
 def test_responses_chosen_by_accept_say_vary_accept(
     client: TestClient, path: str, headers: dict[str, str]
 ) -> None:

@@ -403,15 +403,15 @@ def test_q_is_literal_text(client: TestClient, q: str) -> None:
 
 
 def expected_order(sort: str) -> list[str]:
-    """Order of every seed fact for a sort: the key, then id; facts without a key go last."""
+    """Order of every seed fact for a sort: the key, then id. Undated facts sort as the
+    oldest (first with `date`, last with `-date`); facts without a figure go last."""
     descending = sort.startswith("-")
     field = sort.lstrip("-")
 
     def key(fact: dict[str, Any]) -> tuple[Any, str]:
         if field == "date":
             days = covered_days(fact)
-            missing = date.min if descending else date.max
-            return (days[0] if days else missing), fact["id"]
+            return (days[0] if days else date.min), fact["id"]
         if field == "value":
             quantity = fact.get("quantity")
             missing = Decimal("-Infinity") if descending else Decimal("Infinity")

@@ -11,6 +11,7 @@ decorator. It is marked deprecated in OpenAPI and, on every response, carries
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,12 +52,16 @@ def deprecation_headers(route: Any, path_params: dict[str, Any]) -> dict[str, st
     extra = getattr(route, "openapi_extra", None) or {}
     if not getattr(route, "deprecated", False) or "x-sunset" not in extra:
         return {}
+    # Path values are percent-encoded: a header is Latin-1, an id may be anything.
+    successor = extra["x-successor"].format(
+        **{name: quote(str(value), safe="") for name, value in path_params.items()}
+    )
     deprecated_on = _midnight(date.fromisoformat(extra["x-deprecated-on"]))
     sunset_on = _midnight(date.fromisoformat(extra["x-sunset"]))
     return {
         "Deprecation": f"@{int(deprecated_on.timestamp())}",
         "Sunset": format_datetime(sunset_on, usegmt=True),
-        "Link": f'<{extra["x-successor"].format(**path_params)}>; rel="successor-version"',
+        "Link": f'<{successor}>; rel="successor-version"',
     }
 
 
@@ -75,6 +80,9 @@ class ApiPolicyMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["API-Version"] = API_VERSION
+                if scope["path"].startswith(f"/{API_VERSION}"):
+                    # JSON, CSV or JSON-LD by Accept: caches must key on it.
+                    headers.add_vary_header("Accept")
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 if headers.get("content-type", "").startswith("text/html"):

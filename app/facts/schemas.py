@@ -229,7 +229,11 @@ class FactFilters(TimeWindow, AsOf):
 class FactQuery(ListQuery, FactFilters):
     """GET /v1/facts: the filters, a sort order and paging."""
 
-    sort: FactSort = Field("-date", description="Order: date, value or id; `-` for descending.")
+    sort: FactSort = Field(
+        "-date",
+        description="Order: date (when the fact's time starts; undated facts count as the "
+        "oldest), value (facts without a figure last) or id; `-` for descending.",
+    )
 
 
 class Count(BaseModel):

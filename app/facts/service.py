@@ -14,7 +14,16 @@ from app.entities.models import Entity
 from app.entities.schemas import EntityRef
 from app.entities.service import entity_refs, resolve_entity
 from app.errors import ProblemError, bad_body, bad_param, not_found, revalidate
-from app.facts.models import Comparator, Direction, Fact, FactKind, Status, TimeType
+from app.facts.models import (
+    UNDATED,
+    Comparator,
+    Direction,
+    Fact,
+    FactKind,
+    Status,
+    TimeType,
+    pair_key,
+)
 from app.facts.quantity import implied_interval
 from app.facts.schemas import (
     AgreementDetails,
@@ -44,18 +53,16 @@ from app.versioning import (
     visible_at,
 )
 
-_FAR_FUTURE = date(9999, 12, 31)
-_FAR_PAST = date(1, 1, 1)
 _HUGE = Decimal("1e24")
 
 
 def _sort_key(name: str) -> SortKey:
-    """Nulls sort last in both directions, through a sentinel the index can still serve."""
+    """`date` reads the indexed sort_date (undated facts sort as the oldest); for `value`,
+    facts without a figure come last in both directions."""
     descending = name.startswith("-")
     field = name.lstrip("-")
     if field == "date":
-        sentinel = _FAR_PAST if descending else _FAR_FUTURE
-        return SortKey(func.coalesce(col(Fact.time_start), sentinel), date.fromisoformat)
+        return SortKey(col(Fact.sort_date), date.fromisoformat)
     if field == "value":
         return SortKey(func.coalesce(col(Fact.value), -_HUGE if descending else _HUGE), Decimal)
     return SortKey(col(Fact.id))
@@ -65,11 +72,11 @@ def _pair_condition(query: FactFilters) -> ColumnElement[bool] | None:
     countries, other = query.country, query.counterpart
     directed = query.direction is Direction.subject_to_counterpart
     if countries and other:
-        forward = and_(col(Fact.subject_id).in_(countries), col(Fact.counterpart_id) == other)
+        keys = [pair_key(c, other) for c in countries]
+        in_pair = col(Fact.pair_key).in_(keys) if len(keys) > 1 else col(Fact.pair_key) == keys[0]
         if directed:
-            return forward
-        backward = and_(col(Fact.subject_id) == other, col(Fact.counterpart_id).in_(countries))
-        return or_(forward, backward)
+            return and_(in_pair, col(Fact.subject_id).in_(countries))
+        return in_pair
     if countries:
         return or_(col(Fact.subject_id).in_(countries), col(Fact.counterpart_id).in_(countries))
     if other:
@@ -390,6 +397,8 @@ def _columns(session: Session, body: FactCreate, *, actor: str) -> dict[str, Any
             "documents": a.documents,
             "sectors": a.sectors,
         }
+    columns["pair_key"] = pair_key(columns["subject_id"], columns["counterpart_id"])
+    columns["sort_date"] = columns["time_start"] or UNDATED
     return columns
 
 

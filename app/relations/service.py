@@ -167,6 +167,9 @@ def _pair_quotes(
 
 def series(session: Session, *, query: SeriesQuery) -> SeriesPublic:
     a, b = query.countries()
+    for code in (a, b):
+        if session.get(Entity, code) is None:
+            raise bad_param("pair", f"no facts are known about {code}; see GET /v1/entities")
     directed = query.indicator in DIRECTED
     if directed:
         pair_condition = and_(col(Fact.subject_id) == a, col(Fact.counterpart_id) == b)

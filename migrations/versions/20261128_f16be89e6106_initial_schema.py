@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: fdb6523980c5
+Revision ID: f16be89e6106
 Revises:
-Create Date: 2026-11-28 13:00:02.814186
+Create Date: 2026-11-28 13:22:17.056061
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "fdb6523980c5"
+revision: str = "f16be89e6106"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -158,6 +158,7 @@ def upgrade() -> None:
         sa.Column("subject_id", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
         sa.Column("counterpart_id", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
         sa.Column("direction", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("pair_key", sqlmodel.sql.sqltypes.AutoString(length=170), nullable=False),
         sa.Column("value", sa.Numeric(precision=30, scale=6), nullable=True),
         sa.Column("unit", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
         sa.Column("comparator", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
@@ -173,6 +174,7 @@ def upgrade() -> None:
         sa.Column("time_end", sa.Date(), nullable=True),
         sa.Column("time_end_precision", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
         sa.Column("time_text", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("sort_date", sa.Date(), nullable=False),
         sa.Column("claimed_by_id", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
         sa.Column("claimed_role", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("source_id", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
@@ -202,17 +204,67 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("revision", "id"),
     )
     with op.batch_alter_table("fact", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_fact_claimed_by_id"), ["claimed_by_id"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_fact_counterpart_id"), ["counterpart_id"], unique=False
+            "ix_fact_current_counterpart",
+            ["counterpart_id", "status", "sort_date", "id"],
+            unique=False,
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
         )
-        batch_op.create_index("ix_fact_pair", ["subject_id", "counterpart_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_fact_source_id"), ["source_id"], unique=False)
-        batch_op.create_index("ix_fact_status_kind", ["status", "kind"], unique=False)
-        batch_op.create_index("ix_fact_time", ["time_start", "time_end"], unique=False)
+        batch_op.create_index(
+            "ix_fact_current_date",
+            ["status", "sort_date", "id"],
+            unique=False,
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.create_index(
+            "ix_fact_current_kind",
+            ["kind", "status", "sort_date", "id"],
+            unique=False,
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.create_index(
+            "ix_fact_current_pair",
+            ["pair_key", "kind", "status", "sort_date", "id"],
+            unique=False,
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.create_index(
+            "ix_fact_current_source",
+            ["source_id", "status", "sort_date", "id"],
+            unique=False,
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.create_index(
+            "ix_fact_current_speaker",
+            ["claimed_by_id", "status", "sort_date", "id"],
+            unique=False,
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.create_index(
+            "ix_fact_current_subject",
+            ["subject_id", "status", "sort_date", "id"],
+            unique=False,
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.create_index(
+            "ix_fact_current_value",
+            ["value_low", "value_high"],
+            unique=False,
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.create_index("ix_fact_history_kind", ["kind", "sort_date"], unique=False)
+        batch_op.create_index(
+            "ix_fact_history_pair", ["pair_key", "kind", "sort_date"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_fact_valid_from"), ["valid_from"], unique=False)
-        batch_op.create_index(batch_op.f("ix_fact_valid_to"), ["valid_to"], unique=False)
-        batch_op.create_index("ix_fact_value", ["value_low", "value_high"], unique=False)
         batch_op.create_index(
             "ux_fact_current",
             ["id"],
@@ -263,7 +315,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_quote_speaker_id"), ["speaker_id"], unique=False)
         batch_op.create_index("ix_quote_status", ["status"], unique=False)
         batch_op.create_index(batch_op.f("ix_quote_valid_from"), ["valid_from"], unique=False)
-        batch_op.create_index(batch_op.f("ix_quote_valid_to"), ["valid_to"], unique=False)
         batch_op.create_index(
             "ux_quote_current",
             ["id"],
@@ -283,7 +334,6 @@ def downgrade() -> None:
             sqlite_where=sa.text("valid_to IS NULL"),
             postgresql_where=sa.text("valid_to IS NULL"),
         )
-        batch_op.drop_index(batch_op.f("ix_quote_valid_to"))
         batch_op.drop_index(batch_op.f("ix_quote_valid_from"))
         batch_op.drop_index("ix_quote_status")
         batch_op.drop_index(batch_op.f("ix_quote_speaker_id"))
@@ -297,15 +347,49 @@ def downgrade() -> None:
             sqlite_where=sa.text("valid_to IS NULL"),
             postgresql_where=sa.text("valid_to IS NULL"),
         )
-        batch_op.drop_index("ix_fact_value")
-        batch_op.drop_index(batch_op.f("ix_fact_valid_to"))
         batch_op.drop_index(batch_op.f("ix_fact_valid_from"))
-        batch_op.drop_index("ix_fact_time")
-        batch_op.drop_index("ix_fact_status_kind")
-        batch_op.drop_index(batch_op.f("ix_fact_source_id"))
-        batch_op.drop_index("ix_fact_pair")
-        batch_op.drop_index(batch_op.f("ix_fact_counterpart_id"))
-        batch_op.drop_index(batch_op.f("ix_fact_claimed_by_id"))
+        batch_op.drop_index("ix_fact_history_pair")
+        batch_op.drop_index("ix_fact_history_kind")
+        batch_op.drop_index(
+            "ix_fact_current_value",
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.drop_index(
+            "ix_fact_current_subject",
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.drop_index(
+            "ix_fact_current_speaker",
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.drop_index(
+            "ix_fact_current_source",
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.drop_index(
+            "ix_fact_current_pair",
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.drop_index(
+            "ix_fact_current_kind",
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.drop_index(
+            "ix_fact_current_date",
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
+        batch_op.drop_index(
+            "ix_fact_current_counterpart",
+            sqlite_where=sa.text("valid_to IS NULL"),
+            postgresql_where=sa.text("valid_to IS NULL"),
+        )
 
     op.drop_table("fact")
     with op.batch_alter_table("source", schema=None) as batch_op:
