@@ -67,6 +67,13 @@ def install_openapi(app: FastAPI) -> None:
                     }
                 )
                 ok = operation["responses"].get("200")
+                if ok is not None and any(
+                    p.get("name") == "format" for p in operation.get("parameters", [])
+                ):
+                    ok.setdefault("content", {})["text/csv"] = {
+                        "schema": {"type": "string"},
+                        "example": "id,kind,statement,...\r\naze-chn-...,investment,...\r\n",
+                    }
                 if ok is not None:
                     ok["headers"]["ETag"] = {"$ref": "#/components/headers/ETag"}
                 operation["responses"]["304"] = {

@@ -84,6 +84,13 @@ class SeriesQuery(AsOf):
     )
     unit: str | None = Field(None, description="Keep only figures in this unit, e.g. USD.")
 
+    @field_validator("indicator")
+    @classmethod
+    def _charted(cls, value: FactKind) -> FactKind:
+        if value not in INDICATORS:
+            raise ValueError("a series is one of " + ", ".join(k.value for k in INDICATORS))
+        return value
+
     @field_validator("pair")
     @classmethod
     def _valid_pair(cls, value: str) -> str:
