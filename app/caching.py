@@ -191,7 +191,7 @@ class ResponseCacheMiddleware:
                 await send(_not_modified(start))
                 await send({"type": "http.response.body", "body": b""})
                 return
-            await send(start)
+            await send({**start, "headers": list(start["headers"])})
             await send({"type": "http.response.body", "body": body})
             return
 
@@ -202,7 +202,8 @@ class ResponseCacheMiddleware:
         async def capture(message: Message) -> None:
             nonlocal captured, cacheable
             if message["type"] == "http.response.start":
-                captured = message
+                # A copy: outer middleware edits the headers of the message it is sent.
+                captured = {**message, "headers": list(message["headers"])}
                 cacheable = message["status"] == 200
             elif message["type"] == "http.response.body":
                 if message.get("more_body", False):

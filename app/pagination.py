@@ -13,6 +13,7 @@ import hmac
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import Request, Response
@@ -130,8 +131,12 @@ def keyset_page(
     descending: bool,
     limit: int,
     after: Cursor | None,
+    orm: bool = True,
 ) -> tuple[Sequence[Any], Cursor | None]:
-    """Run `stmt` for one page; return its rows and the cursor after the last one."""
+    """Run `stmt` for one page; return its rows and the cursor after the last one.
+
+    With orm=False, `stmt` selects table columns and the plain rows come back (read by
+    attribute like the model, without the cost of building ORM objects)."""
     key = sort.expression
     if after is not None:
         last_key = sort.decode(after.key)
@@ -147,8 +152,10 @@ def keyset_page(
     next_cursor = None
     if has_more and rows:
         last = rows[-1]
-        next_cursor = Cursor(sort=sort_name, key=last[-1], id=str(last[0].id))
-    return [row[0] for row in rows], next_cursor
+        next_cursor = Cursor(sort=sort_name, key=last[-1], id=str(last[0].id if orm else last.id))
+    if orm:
+        return [row[0] for row in rows], next_cursor
+    return [SimpleNamespace(**row._mapping) for row in rows], next_cursor
 
 
 def set_link_header(request: Request, response: Response, next_token: str | None) -> None:

@@ -9,11 +9,12 @@ low-entropy secrets, which these are not).
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, col, select
 
@@ -87,13 +88,20 @@ def _unauthorized(detail: str) -> ProblemError:
     )
 
 
-def require_scope(needed: Scope) -> Callable[..., Caller]:
+def _lookup(engine: Any, key: str) -> Caller | None:
+    with Session(engine) as session:
+        return verify_key(session, key)
+
+
+def require_scope(needed: Scope) -> Callable[..., Awaitable[Caller]]:
     """A dependency that authenticates the caller and checks their scope."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Caller:
+        # Async, so an anonymous read costs no trip through the thread pool; only a key
+        # lookup (a database read) goes there.
         settings = request.app.state.settings
         if credentials is None:
             if needed is Scope.read and not settings.require_key_for_reads:
@@ -102,8 +110,7 @@ def require_scope(needed: Scope) -> Callable[..., Caller]:
                 "This operation needs an API key: send `Authorization: Bearer KEY` "
                 f"with a key of scope {needed.value} or higher."
             )
-        with Session(request.app.state.engine) as session:
-            caller = verify_key(session, credentials.credentials)
+        caller = await run_in_threadpool(_lookup, request.app.state.engine, credentials.credentials)
         if caller is None:
             raise _unauthorized("The API key is not valid (unknown, malformed or revoked).")
         if caller.scope.level < needed.level:

@@ -4,6 +4,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Text, cast
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.countries import country_name, normalise_country_code
@@ -30,8 +31,15 @@ def entity_refs(session: Session, ids: Iterable[str | None]) -> dict[str, Entity
     wanted = {i for i in ids if i}
     if not wanted:
         return {}
-    rows = session.exec(select(Entity).where(col(Entity.id).in_(wanted))).all()
-    return {e.id: to_ref(e) for e in rows}
+    rows = session.execute(
+        sa_select(col(Entity.id), col(Entity.kind), col(Entity.name), col(Entity.code)).where(
+            col(Entity.id).in_(wanted)
+        )
+    ).all()
+    return {
+        row.id: EntityRef(id=row.id, kind=EntityKind(row.kind), name=row.name, code=row.code)
+        for row in rows
+    }
 
 
 def to_ref(entity: Entity) -> EntityRef:

@@ -149,7 +149,8 @@ def list_fact_rows(
 ) -> tuple[Sequence[Fact], Cursor | None]:
     if after is not None and after.sort != query.sort:
         raise bad_param("cursor", "this cursor was made for another sort order")
-    stmt = select(Fact).where(*fact_conditions(session, query), *extra)
+    columns = Fact.__table__.columns  # type: ignore[attr-defined]
+    stmt = sa_select(*columns).where(*fact_conditions(session, query), *extra)
     return keyset_page(
         session,
         stmt,
@@ -159,6 +160,7 @@ def list_fact_rows(
         descending=query.sort.startswith("-"),
         limit=limit,
         after=after,
+        orm=False,
     )
 
 
