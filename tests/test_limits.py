@@ -155,7 +155,7 @@ def test_refused_streamed_body_writes_nothing(fresh_db_url: str, write_key: str)
     server = LiveServer(fresh_db_url, ECONFACTS_MAX_BODY_BYTES=str(SMALL_LIMIT))
     headers = {"Authorization": f"Bearer {write_key}", "Content-Type": "application/json"}
     body = chunks(
-        b'{"kind": "organization", "name": "Padded Org"', *[b" " * 300] * 10, b"}", pause=0.05
+        b'{"kind": "organization", "name": "Padded Org"', *[b" " * 300] * 10, b"}", pause=0.2
     )
     try:
         with httpx.Client(base_url=server.base_url, timeout=ANSWER_TIMEOUT) as http:
