@@ -1,0 +1,541 @@
+"""Load test: writers and readers against a real server, checking correctness as they go.
+
+    python bench/load.py --writers 50 --readers 200 --seconds 30
+
+Migrates and seeds a database (by default a new SQLite file in a temporary folder), makes
+a write key, starts `uvicorn app.asgi:app` on a free port with rate limits off, then runs
+for the given seconds:
+
+- each writer, repeatedly: POST a fact; GET it; PATCH it with If-Match. Then GET one of a
+  few shared "hot" facts and PATCH it with If-Match, racing the other writers (a 412 is the
+  expected answer to a lost race, not an error);
+- each reader, at random: a list page, one fact, or the next page of the change feed
+  (following its cursor); every fact it sees must be complete (evidence text present,
+  revision >= 1) and no change may be delivered twice.
+
+Afterwards every fact a writer touched is checked for lost updates: its number of revisions
+must be exactly 1 + the PATCHes that were answered 200.
+
+Prints a JSON summary on stdout (progress goes to stderr). Exit code 1 if any response
+was a 5xx or mentioned "database is locked", any update was lost, a reader saw an incomplete
+fact or a repeated change, or a request failed without an answer; 2 if the server did not
+start. Throughput and latency are printed, never judged.
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+SOURCE_ID = "trend-4036385"
+PHRASE = "Chinese companies are expected to continue investing in Azerbaijan’s economy"
+HOT_FACTS = 5
+LIST_FILTERS: list[dict[str, Any]] = [
+    {"limit": 20},
+    {"limit": 50, "country": "AZE"},
+    {"limit": 10, "kind": "investment", "sort": "id"},
+    {"limit": 20, "country": "CHN", "counterpart": "AZE"},
+    {"limit": 5, "q": "Chinese"},
+]
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def evidence() -> dict[str, Any]:
+    text = (ROOT / "app/seed/data" / f"{SOURCE_ID}.txt").read_text(encoding="utf-8")
+    assert text.count(PHRASE) == 1
+    start = text.index(PHRASE)
+    return {"source_id": SOURCE_ID, "start": start, "end": start + len(PHRASE), "text": PHRASE}
+
+
+EVIDENCE = evidence()
+
+
+def fact_body(statement: str) -> dict[str, Any]:
+    return {
+        "kind": "investment",
+        "statement": statement,
+        "subject": "CHN",
+        "counterpart": "AZE",
+        "direction": "subject_to_counterpart",
+        "evidence": EVIDENCE,
+    }
+
+
+# --- setup -----------------------------------------------------------------------------------
+
+
+def prepare_database(url: str) -> str:
+    """Migrate and seed the database; return a new write key."""
+    from sqlmodel import Session
+
+    from app.auth.models import Scope
+    from app.auth.service import create_key
+    from app.config import Settings
+    from app.db import begin_write, make_engine
+    from app.migrations import upgrade
+    from app.seed.loader import load_seed
+
+    engine = make_engine(Settings(database_url=url))  # creates the SQLite file's folder
+    try:
+        upgrade(url)
+        with Session(engine) as session:
+            begin_write(session)
+            load_seed(session)
+            key = create_key(session, name=f"load-{uuid.uuid4().hex[:8]}", scope=Scope.write)
+            session.commit()
+    finally:
+        engine.dispose()
+    return key
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """`uvicorn app.asgi:app` in its own process; its output goes to a log file."""
+
+    def __init__(self, database_url: str, log_file: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_file = log_file
+        env = {
+            **os.environ,
+            "ECONFACTS_DATABASE_URL": database_url,
+            "ECONFACTS_ENVIRONMENT": "test",
+            "ECONFACTS_RATE_LIMIT_PER_ADDRESS": "0",
+            "ECONFACTS_RATE_LIMIT_PER_KEY": "0",
+            "ECONFACTS_ACCESS_LOG": "false",
+            "ECONFACTS_LOG_LEVEL": "warning",
+        }
+        self.output = log_file.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.asgi:app", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, seconds: float = 30) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def log_tail(self) -> str:
+        self.output.flush()
+        return self.log_file.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.output.close()
+
+
+# --- measurements ----------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """One thread's counts; merged at the end, so threads never contend for a lock."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    locked: int = 0
+    transport_errors: int = 0
+    problems: list[str] = field(default_factory=list)
+    creates: int = 0
+    updates: int = 0
+    conflicts: int = 0
+    reads: int = 0
+    facts_checked: int = 0
+    incomplete: int = 0
+    feed_items: int = 0
+    feed_repeats: int = 0
+
+    def note(self, what: str) -> None:
+        if len(self.problems) < 20:
+            self.problems.append(what)
+
+
+class Client:
+    """An httpx client (pooled keep-alive connections) that records every answer."""
+
+    def __init__(self, http: httpx.Client, tally: Tally) -> None:
+        self.http = http
+        self.tally = tally
+
+    def call(self, method: str, url: str, **kwargs: Any) -> httpx.Response | None:
+        started = time.perf_counter()
+        try:
+            response = self.http.request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            self.tally.transport_errors += 1
+            self.tally.note(f"{method} {url}: {type(exc).__name__}: {exc}")
+            return None
+        self.tally.latencies.append(time.perf_counter() - started)
+        self.tally.statuses[response.status_code] += 1
+        if "database is locked" in response.text.lower():
+            self.tally.locked += 1
+            self.tally.note(f"{method} {url}: database is locked")
+        if response.status_code >= 500:
+            self.tally.note(f"{method} {url}: {response.status_code} {response.text[:300]}")
+        return response
+
+
+def check_fact(fact: Any, tally: Tally, where: str) -> None:
+    """A fact as a reader sees it must be whole: its evidence text and a revision."""
+    tally.facts_checked += 1
+    evidence = fact.get("evidence") if isinstance(fact, dict) else None
+    revision = fact.get("revision") if isinstance(fact, dict) else None
+    if (
+        not isinstance(evidence, dict)
+        or not evidence.get("text")
+        or not isinstance(revision, int)
+        or revision < 1
+    ):
+        tally.incomplete += 1
+        tally.note(f"incomplete fact from {where}: {str(fact)[:300]}")
+
+
+# --- workers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Ledger:
+    """What the writers were told: for each fact, the PATCHes answered 200."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    successful_patches: Counter[str] = field(default_factory=Counter)
+    created: set[str] = field(default_factory=set)
+    unknown: set[str] = field(default_factory=set)  # a request without an answer
+
+    def patched(self, fact_id: str) -> None:
+        with self.lock:
+            self.successful_patches[fact_id] += 1
+
+    def made(self, fact_id: str) -> None:
+        with self.lock:
+            self.created.add(fact_id)
+
+    def lost_track(self, fact_id: str) -> None:
+        with self.lock:
+            self.unknown.add(fact_id)
+
+
+def patch_once(client: Client, ledger: Ledger, fact_id: str, text: str) -> None:
+    """GET the fact, PATCH it with its ETag; a 412 means another writer got there first."""
+    tally = client.tally
+    current = client.call("GET", f"/v1/facts/{fact_id}")
+    if current is None or current.status_code != 200:
+        if current is not None:
+            tally.note(f"GET {fact_id} before PATCH: {current.status_code}")
+        return
+    check_fact(current.json(), tally, "a writer's GET")
+    response = client.call(
+        "PATCH",
+        f"/v1/facts/{fact_id}",
+        json={"statement": text, "reason": "load test"},
+        headers={"If-Match": current.headers["etag"]},
+    )
+    if response is None:
+        ledger.lost_track(fact_id)
+    elif response.status_code == 200:
+        tally.updates += 1
+        ledger.patched(fact_id)
+        if response.json().get("revision") != current.json()["revision"] + 1:
+            tally.note(f"PATCH {fact_id}: revision did not go up by one")
+            ledger.lost_track(fact_id)
+    elif response.status_code == 412:
+        tally.conflicts += 1
+    else:
+        tally.note(f"PATCH {fact_id}: {response.status_code} {response.text[:200]}")
+
+
+def writer(
+    number: int, client: Client, ledger: Ledger, hot: list[str], stop: threading.Event
+) -> None:
+    rng = random.Random(number)
+    sent = 0
+    while not stop.is_set():
+        sent += 1
+        created = client.call(
+            "POST", "/v1/facts", json=fact_body(f"Load writer {number}, fact {sent}.")
+        )
+        if created is not None and created.status_code == 201:
+            client.tally.creates += 1
+            fact_id = created.json()["id"]
+            ledger.made(fact_id)
+            patch_once(client, ledger, fact_id, f"Load writer {number}, fact {sent}, corrected.")
+        elif created is not None:
+            client.tally.note(f"POST: {created.status_code} {created.text[:200]}")
+        target = rng.choice(hot)
+        patch_once(client, ledger, target, f"Hot fact {target} by writer {number}, edit {sent}.")
+
+
+def reader(number: int, client: Client, seen_ids: list[str], stop: threading.Event) -> None:
+    rng = random.Random(10_000 + number)
+    tally = client.tally
+    cursor: str | None = None
+    delivered: set[tuple[str, str, int]] = set()
+    while not stop.is_set():
+        choice = rng.random()
+        if choice < 0.4:
+            response = client.call("GET", "/v1/facts", params=rng.choice(LIST_FILTERS))
+            if response is not None and response.status_code == 200:
+                tally.reads += 1
+                for fact in response.json()["items"]:
+                    check_fact(fact, tally, "a list")
+        elif choice < 0.7:
+            fact_id = rng.choice(seen_ids)
+            response = client.call("GET", f"/v1/facts/{fact_id}")
+            if response is not None and response.status_code == 200:
+                tally.reads += 1
+                check_fact(response.json(), tally, "an item")
+        else:
+            params: dict[str, Any] = {"limit": 100, **({"since": cursor} if cursor else {})}
+            response = client.call("GET", "/v1/changes", params=params)
+            if response is not None and response.status_code == 200:
+                tally.reads += 1
+                page = response.json()
+                for change in page["items"]:
+                    tally.feed_items += 1
+                    key = (change["resource"], change["id"], change["revision"])
+                    if key in delivered:
+                        tally.feed_repeats += 1
+                        tally.note(f"change delivered twice: {key}")
+                    delivered.add(key)
+                    if change["resource"] == "fact" and len(seen_ids) < 5000:
+                        seen_ids.append(change["id"])
+                cursor = page["next"]
+        if response is not None and response.status_code not in (200, 304):
+            tally.note(f"read: {response.status_code} {response.text[:200]}")
+
+
+def run_thread(target: Callable[..., None], *args: Any) -> threading.Thread:
+    def guarded() -> None:
+        try:
+            target(*args)
+        except Exception as exc:  # a crash of the harness is reported, not swallowed
+            tally: Tally = args[1].tally
+            tally.note(f"{target.__name__} crashed: {type(exc).__name__}: {exc}")
+            tally.transport_errors += 1
+
+    thread = threading.Thread(target=guarded, daemon=True)
+    thread.start()
+    return thread
+
+
+# --- verification ----------------------------------------------------------------------------
+
+
+def lost_updates(client: Client, ledger: Ledger) -> tuple[int, int]:
+    """For each fact written: revisions must be 1 + the PATCHes that were answered 200."""
+    lost = 0
+    checked = 0
+    for fact_id in sorted(ledger.created - ledger.unknown):
+        response = client.call("GET", f"/v1/facts/{fact_id}/revisions")
+        if response is None or response.status_code != 200:
+            lost += 1
+            client.tally.note(f"revisions of {fact_id}: unreadable")
+            continue
+        checked += 1
+        revisions = response.json()
+        expected = 1 + ledger.successful_patches[fact_id]
+        numbers = [r["number"] for r in revisions]
+        current = client.call("GET", f"/v1/facts/{fact_id}")
+        current_revision = current.json()["revision"] if current is not None else None
+        if numbers != list(range(1, expected + 1)) or current_revision != expected:
+            lost += 1
+            client.tally.note(
+                f"lost update on {fact_id}: {len(numbers)} revisions, current "
+                f"{current_revision}, {expected - 1} PATCHes answered 200"
+            )
+    return lost, checked
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--writers", type=int, default=50)
+    parser.add_argument("--readers", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument(
+        "--database-url", help="default: a new SQLite file in a temporary folder"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (database and log)"
+    )
+    args = parser.parse_args(argv)
+    if args.writers < 1 or args.readers < 0 or args.seconds <= 0:
+        parser.error("need at least one writer, no negative readers, and positive seconds")
+
+    workdir = Path(tempfile.mkdtemp(prefix="econfacts-load-"))
+    url = args.database_url or f"sqlite:///{workdir / 'econfacts.sqlite3'}"
+    server: Server | None = None
+    try:
+        log(f"preparing {url}")
+        key = prepare_database(url)
+        server = Server(url, workdir / "server.log")
+        if not server.wait_ready():
+            log(f"the server did not start:\n{server.log_tail()}")
+            return 2
+        log(f"serving on {server.base_url}; {args.writers} writers, {args.readers} readers")
+        threads = args.writers + args.readers + 1
+        limits = httpx.Limits(max_connections=threads, max_keepalive_connections=threads)
+        with httpx.Client(
+            base_url=server.base_url,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=httpx.Timeout(120),
+            limits=limits,
+        ) as http:
+            setup = Client(http, Tally())
+            ledger = Ledger()
+            hot: list[str] = []
+            for n in range(HOT_FACTS):
+                made = setup.call("POST", "/v1/facts", json=fact_body(f"Hot fact {n}."))
+                if made is None or made.status_code != 201:
+                    log(f"could not create the hot facts: {made and made.text}")
+                    return 2
+                hot.append(made.json()["id"])
+                ledger.made(hot[-1])
+            seed = setup.call("GET", "/v1/facts", params={"limit": 100})
+            seen_ids = [f["id"] for f in seed.json()["items"]] if seed is not None else []
+            seen_ids.extend(hot)
+
+            stop = threading.Event()
+            tallies = [Tally() for _ in range(args.writers + args.readers)]
+            started = time.perf_counter()
+            workers = [
+                run_thread(writer, n, Client(http, tallies[n]), ledger, hot, stop)
+                for n in range(args.writers)
+            ] + [
+                run_thread(reader, n, Client(http, tallies[args.writers + n]), seen_ids, stop)
+                for n in range(args.readers)
+            ]
+            time.sleep(args.seconds)
+            stop.set()
+            for thread in workers:
+                thread.join(timeout=300)
+            elapsed = time.perf_counter() - started
+            stuck = sum(thread.is_alive() for thread in workers)
+
+            log("checking for lost updates")
+            verify = Client(http, Tally())
+            lost, checked = lost_updates(verify, ledger)
+
+        total = Tally()
+        for tally in [*tallies, verify]:
+            total.statuses.update(tally.statuses)
+            total.locked += tally.locked
+            total.transport_errors += tally.transport_errors
+            for problem in tally.problems:
+                total.note(problem)
+            for name in ("creates", "updates", "conflicts", "reads", "facts_checked"):
+                setattr(total, name, getattr(total, name) + getattr(tally, name))
+            total.incomplete += tally.incomplete
+            total.feed_items += tally.feed_items
+            total.feed_repeats += tally.feed_repeats
+        load_latencies = [x for tally in tallies for x in tally.latencies]
+        load_requests = len(load_latencies)
+        server_errors = sum(n for status, n in total.statuses.items() if status >= 500)
+        summary = {
+            "database": url.split(":", 1)[0],
+            "writers": args.writers,
+            "readers": args.readers,
+            "seconds": round(elapsed, 2),
+            "requests": load_requests,
+            "requests_per_second": round(load_requests / elapsed, 1) if elapsed else 0,
+            "latency_ms": {
+                "p50": round(percentile(load_latencies, 0.50) * 1000, 1),
+                "p99": round(percentile(load_latencies, 0.99) * 1000, 1),
+                "max": round(max(load_latencies, default=0) * 1000, 1),
+            },
+            "by_status": {str(k): v for k, v in sorted(total.statuses.items())},
+            "server_errors_5xx": server_errors,
+            "database_locked": total.locked,
+            "lost_updates": lost,
+            "facts_checked_for_lost_updates": checked,
+            "acknowledged_writes": total.creates + total.updates,
+            "creates": total.creates,
+            "updates": total.updates,
+            "conflicts_412": total.conflicts,
+            "reads": total.reads,
+            "facts_seen_by_readers_and_writers": total.facts_checked,
+            "incomplete_facts_seen": total.incomplete,
+            "feed_changes_read": total.feed_items,
+            "feed_changes_repeated": total.feed_repeats,
+            "requests_without_answer": total.transport_errors,
+            "threads_still_running": stuck,
+            "problems": total.problems,
+        }
+        failed = bool(
+            server_errors
+            or total.locked
+            or lost
+            or total.incomplete
+            or total.feed_repeats
+            or total.transport_errors
+            or stuck
+        )
+        summary["ok"] = not failed
+        print(json.dumps(summary, indent=2))
+        return 1 if failed else 0
+    finally:
+        if server is not None:
+            server.stop()
+        if args.keep:
+            log(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
