@@ -28,7 +28,10 @@ def _database_file(settings: Settings) -> Path:
 
 
 def _check(connection: sqlite3.Connection, what: str) -> None:
-    result = connection.execute("PRAGMA integrity_check").fetchone()
+    try:
+        result = connection.execute("PRAGMA integrity_check").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{what} is not a SQLite database ({exc})") from None
     if not result or result[0] != "ok":
         raise BackupError(f"{what} failed its integrity check: {result}")
 

@@ -7,6 +7,7 @@ Streaming responses (more than one body chunk) pass through untouched.
 
 import hashlib
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Header, Response
@@ -145,32 +146,30 @@ class ResponseCacheMiddleware:
         self.engine = engine
         self.max_bytes = max_bytes
         self.max_entry = max_entry
-        self.entries: OrderedDict[tuple[str, bytes, str], tuple[int, Message, bytes]] = (
-            OrderedDict()
-        )
+        self.entries: OrderedDict[tuple[str, bytes, str], _Entry] = OrderedDict()
         self.size = 0
 
     def _version(self) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(_VERSION).scalar() or 0)
 
-    def _store(
-        self, key: tuple[str, bytes, str], version: int, start: Message, body: bytes
-    ) -> None:
+    def _store(self, key: tuple[str, bytes, str], entry: "_Entry") -> None:
         old = self.entries.pop(key, None)
         if old is not None:
-            self.size -= len(old[2])
-        self.entries[key] = (version, start, body)
-        self.size += len(body)
+            self.size -= len(old.body)
+        self.entries[key] = entry
+        self.size += len(entry.body)
         while self.size > self.max_bytes and self.entries:
-            _, (_, _, dropped) = self.entries.popitem(last=False)
-            self.size -= len(dropped)
+            _, dropped = self.entries.popitem(last=False)
+            self.size -= len(dropped.body)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
             or scope["method"] != "GET"
             or not scope["path"].startswith(CACHED_PREFIX)
+            # A request with a key goes through authentication: a bad key must get its 401.
+            or any(name == b"authorization" for name, _ in scope["headers"])
         ):
             await self.app(scope, receive, send)
             return
@@ -183,9 +182,11 @@ class ResponseCacheMiddleware:
         )
         version = self._version()
         hit = self.entries.get(key)
-        if hit is not None and hit[0] == version:
+        if hit is not None and hit.version == version:
             self.entries.move_to_end(key)
-            _, start, body = hit
+            start, body = hit.start, hit.body
+            # What routing would have set, so logs and metrics name the route.
+            scope["route"], scope["path_params"] = hit.route, hit.path_params
             etag = MutableHeaders(raw=list(start["headers"])).get("etag")
             if etag and etag_matches(headers.get("if-none-match"), etag):
                 await send(_not_modified(start))
@@ -214,7 +215,17 @@ class ResponseCacheMiddleware:
         await self.app(scope, receive, capture)
         body = b"".join(chunks)
         if cacheable and captured is not None and len(body) <= self.max_entry:
-            self._store(key, version, captured, body)
+            entry = _Entry(version, captured, body, scope.get("route"), scope.get("path_params"))
+            self._store(key, entry)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    version: int
+    start: Message
+    body: bytes
+    route: Any
+    path_params: Any
 
 
 CACHED_PREFIX = "/v1/"

@@ -260,7 +260,3 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
-
-
-def revision_not_found(resource: str, ident: str, number: int) -> ProblemError:
-    return ProblemError(404, f"{resource} '{ident}' has no revision {number}.", code="not_found")

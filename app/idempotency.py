@@ -53,18 +53,17 @@ def fingerprint(request: Request, body: Any) -> str:
 
 
 def idempotent(
-    session: Session,
     request: Request,
-    *,
+    session: Session,
     owner: str,
     key: str | None,
     body: Any,
-    ttl_hours: int,
     produce: Callable[[], JSONResponse],
 ) -> JSONResponse:
     """Run `produce` once per (owner, key); replay its stored response on a retry."""
     if key is None:
         return produce()
+    ttl_hours = request.app.state.settings.idempotency_ttl_hours
     print_ = fingerprint(request, body)
     session.execute(
         delete(IdempotentRequest).where(

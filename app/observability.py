@@ -13,6 +13,7 @@ import time
 import uuid
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import unquote
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
@@ -87,6 +88,20 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def route_template(scope: Scope) -> str:
+    """The full route, e.g. /v1/sources/{source_id}: the path with its parameters put back.
+
+    (A route object of an included router knows only its own part of the path.)
+    """
+    if scope.get("route") is None:
+        return "unmatched"
+    values = {str(v): k for k, v in (scope.get("path_params") or {}).items()}
+    return "/".join(
+        f"{{{values[unquote(part)]}}}" if unquote(part) in values else part
+        for part in scope["path"].split("/")
+    )
+
+
 class RequestContextMiddleware:
     """Request id in and out, one JSON access line, and the request metrics."""
 
@@ -116,7 +131,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, wrapped_send)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = route_template(scope)
             method = scope["method"]
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)

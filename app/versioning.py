@@ -257,3 +257,12 @@ def history(session: Session, model: type[M], *, ident: str, resource: str) -> l
     if not rows:
         raise not_found(resource, ident)
     return list(rows)
+
+
+def pick_revision(
+    revisions: list[Revision[T]], number: int, resource: str, ident: str
+) -> Revision[T]:
+    for revision in revisions:
+        if revision.number == number:
+            return revision
+    raise ProblemError(404, f"{resource} '{ident}' has no revision {number}.", code="not_found")

@@ -17,14 +17,14 @@ from app.api.responses import UPDATE_ERRORS, created_responses, item_json
 from app.auth.service import WriterDep
 from app.caching import IfMatch, require_if_match, with_etag
 from app.db import SessionDep, WriteSessionDep
-from app.errors import problem_responses, revision_not_found
+from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, fact_jsonld, jsonld_response, wants
 from app.facts.schemas import ItemQuery, ReasonIn
 from app.facts.service import get_fact
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
 from app.sources.service import get_source
-from app.versioning import Action, Revision, change_status
+from app.versioning import Action, Revision, change_status, pick_revision
 
 router = APIRouter(prefix="/agreements", tags=["agreements"])
 AgreementId = Annotated[str, Path(examples=["aze-chn-agreement-beijing-forum-2019"])]
@@ -99,15 +99,7 @@ def create_agreement(
         public = service.render_agreements(session, [fact])[0]
         return item_json(public, status=201, location=f"/{API_VERSION}/agreements/{fact.id}")
 
-    return idempotent(
-        session,
-        request,
-        owner=caller.name,
-        key=idempotency_key,
-        body=body,
-        ttl_hours=request.app.state.settings.idempotency_ttl_hours,
-        produce=produce,
-    )
+    return idempotent(request, session, caller.name, idempotency_key, body, produce)
 
 
 @router.patch(
@@ -181,7 +173,9 @@ def list_agreement_revisions(
 def get_agreement_revision(
     session: SessionDep, agreement_id: AgreementId, number: Annotated[int, Path(ge=1)]
 ) -> Revision[AgreementPublic]:
-    for revision in service.agreement_revisions(session, agreement_id=agreement_id):
-        if revision.number == number:
-            return revision
-    raise revision_not_found("agreement", agreement_id, number)
+    return pick_revision(
+        service.agreement_revisions(session, agreement_id=agreement_id),
+        number,
+        "agreement",
+        agreement_id,
+    )

@@ -81,15 +81,7 @@ def create_entity(
         public = service.get_entity(session, entity_id=entity.id)
         return item_json(public, status=201, location=f"/{API_VERSION}/entities/{entity.id}")
 
-    return idempotent(
-        session,
-        request,
-        owner=caller.name,
-        key=idempotency_key,
-        body=body,
-        ttl_hours=request.app.state.settings.idempotency_ttl_hours,
-        produce=produce,
-    )
+    return idempotent(request, session, caller.name, idempotency_key, body, produce)
 
 
 @router.patch(

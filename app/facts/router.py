@@ -10,7 +10,7 @@ from app.api.responses import UPDATE_ERRORS, created_responses, item_json
 from app.auth.service import WriterDep
 from app.caching import IfMatch, require_if_match, with_etag
 from app.db import SessionDep, WriteSessionDep
-from app.errors import problem_responses, revision_not_found
+from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, fact_jsonld, jsonld_response, wants
 from app.facts import service
 from app.facts.schemas import (
@@ -27,7 +27,7 @@ from app.facts.service import fact_revisions
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
 from app.sources.service import get_source
-from app.versioning import Action, Revision, change_status
+from app.versioning import Action, Revision, change_status, pick_revision
 
 router = APIRouter(prefix="/facts", tags=["facts"])
 FactId = Annotated[str, Path(examples=["aze-chn-investment-chn-to-aze-since-1995"])]
@@ -125,15 +125,7 @@ def create_fact(
         public = service.render_facts(session, [fact])[0]
         return item_json(public, status=201, location=f"/{API_VERSION}/facts/{fact.id}")
 
-    return idempotent(
-        session,
-        request,
-        owner=caller.name,
-        key=idempotency_key,
-        body=body,
-        ttl_hours=request.app.state.settings.idempotency_ttl_hours,
-        produce=produce,
-    )
+    return idempotent(request, session, caller.name, idempotency_key, body, produce)
 
 
 @router.patch(
@@ -228,7 +220,4 @@ def list_fact_revisions(session: SessionDep, fact_id: FactId) -> list[Revision[F
 def get_fact_revision(
     session: SessionDep, fact_id: FactId, number: Annotated[int, Path(ge=1)]
 ) -> Revision[FactPublic]:
-    for revision in fact_revisions(session, fact_id=fact_id):
-        if revision.number == number:
-            return revision
-    raise revision_not_found("fact", fact_id, number)
+    return pick_revision(fact_revisions(session, fact_id=fact_id), number, "fact", fact_id)

@@ -10,7 +10,7 @@ from app.api.responses import UPDATE_ERRORS, created_responses, item_json
 from app.auth.service import WriterDep
 from app.caching import IfMatch, require_if_match, with_etag
 from app.db import SessionDep, WriteSessionDep
-from app.errors import problem_responses, revision_not_found
+from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, jsonld_response, quote_jsonld, wants
 from app.facts.schemas import ItemQuery, ReasonIn
 from app.idempotency import IdempotencyKey, idempotent
@@ -18,7 +18,7 @@ from app.pagination import Page, paginate
 from app.quotes import service
 from app.quotes.schemas import QuoteCreate, QuotePublic, QuoteQuery, QuoteUpdate
 from app.sources.service import get_source
-from app.versioning import Action, Revision, change_status
+from app.versioning import Action, Revision, change_status, pick_revision
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
 QuoteId = Annotated[str, Path(examples=["alizadeh-investment-belt-and-road"])]
@@ -91,15 +91,7 @@ def create_quote(
         public = service.render_quotes(session, [quote])[0]
         return item_json(public, status=201, location=f"/{API_VERSION}/quotes/{quote.id}")
 
-    return idempotent(
-        session,
-        request,
-        owner=caller.name,
-        key=idempotency_key,
-        body=body,
-        ttl_hours=request.app.state.settings.idempotency_ttl_hours,
-        produce=produce,
-    )
+    return idempotent(request, session, caller.name, idempotency_key, body, produce)
 
 
 @router.patch(
@@ -177,7 +169,6 @@ def list_quote_revisions(session: SessionDep, quote_id: QuoteId) -> list[Revisio
 def get_quote_revision(
     session: SessionDep, quote_id: QuoteId, number: Annotated[int, Path(ge=1)]
 ) -> Revision[QuotePublic]:
-    for revision in service.quote_revisions(session, quote_id=quote_id):
-        if revision.number == number:
-            return revision
-    raise revision_not_found("quote", quote_id, number)
+    return pick_revision(
+        service.quote_revisions(session, quote_id=quote_id), number, "quote", quote_id
+    )

@@ -119,15 +119,7 @@ def ingest_source(
             location=f"/{API_VERSION}/sources/{result.source.id}",
         )
 
-    return idempotent(
-        session,
-        request,
-        owner=caller.name,
-        key=idempotency_key,
-        body=body,
-        ttl_hours=request.app.state.settings.idempotency_ttl_hours,
-        produce=produce,
-    )
+    return idempotent(request, session, caller.name, idempotency_key, body, produce)
 
 
 @router.patch(

@@ -3,7 +3,7 @@
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import and_, case, func
@@ -11,6 +11,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from app.auth.models import Scope
+from app.auth.service import require_scope
 from app.countries import normalise_country_code
 from app.db import SessionDep
 from app.entities.models import Entity, EntityKind
@@ -25,7 +27,8 @@ from app.versioning import visible_at
 from app.web.charts import series_chart
 from app.web.format import figure, when
 
-router = APIRouter(include_in_schema=False)
+# Pages show the same data as /v1, so they need a key whenever reads do.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_scope(Scope.read))])
 templates = Jinja2Templates(directory=str(FilePath(__file__).parent / "templates"))
 LABELS = {
     "investment": "Investment",
