@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck dockerlint pytest install migrate seed clean fuzz load
+.PHONY: run test lint typecheck dockerlint pytest install migrate seed clean fuzz load bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ fuzz: $(STAMP)
 
 load: $(STAMP)
 	$(BIN)/python bench/load.py --writers 50 --readers 200 --seconds 30
+
+# wrk against the service, a raw ASGI floor and Datasette (BENCH_FACTS, BENCH_DB=postgres).
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -9,12 +9,13 @@ import hashlib
 import math
 import time
 from collections import OrderedDict
+from urllib.parse import parse_qsl, unquote
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_response
+from app.errors import InvalidParam, problem_response
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 
@@ -25,6 +26,21 @@ class RequestGuardMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["query_string"]:
+            nul = [k for k, v in parse_qsl(scope["query_string"].decode("latin-1")) if "\x00" in v]
+            if nul or "\x00" in unquote(scope["query_string"].decode("latin-1")):
+                names = sorted(set(nul)) or ["query"]
+                response = problem_response(
+                    Request(scope),
+                    400,
+                    f"A NUL character is not allowed in {', '.join(names)}.",
+                    code="invalid_parameter",
+                    invalid_params=[
+                        InvalidParam(name=n, reason="contains a NUL character") for n in names
+                    ],
+                )
+                await response(scope, receive, send)
+                return
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return

@@ -9,23 +9,24 @@ for the given seconds:
 - each writer, repeatedly: POST a fact; GET it; PATCH it with If-Match. Then GET one of a
   few shared "hot" facts and PATCH it with If-Match, racing the other writers (a 412 is the
   expected answer to a lost race, not an error);
-- each reader, at random: a list page, one fact, or the next page of the change feed
-  (following its cursor); every fact it sees must be complete (evidence text present,
-  revision >= 1) and no change may be delivered twice.
+- each reader (anonymous: reads are public), at random: a list page, one fact, or the
+  next page of the change feed (following its cursor); every fact it sees must be complete
+  (evidence text present, revision >= 1) and no change may be delivered twice.
 
 Afterwards every fact a writer touched is checked for lost updates: its number of revisions
 must be exactly 1 + the PATCHes that were answered 200.
 
-Prints a JSON summary on stdout (progress goes to stderr). Exit code 1 if any response
-was a 5xx, "database is locked" appeared in a response or the server's log, any update was lost, a reader saw an incomplete
-fact or a repeated change, or a request failed without an answer; 2 if the server did not
-start. Throughput and latency are printed, never judged.
+Prints a JSON summary on stdout (progress goes to stderr). Exit code 1 if any response was
+a 5xx, "database is locked" appeared in a response or in the server's log, an update was
+lost, a reader saw an incomplete fact or a repeated change, or a request got no answer;
+2 if the server did not start. Throughput and latency are printed, never judged.
 """
 
 import argparse
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -202,14 +203,17 @@ class Tally:
 
 
 class Client:
-    """An httpx client (pooled keep-alive connections) that records every answer."""
+    """The shared httpx client (pooled keep-alive connections), as one caller: with the
+    write key or anonymous (reads are public), recording every answer."""
 
-    def __init__(self, http: httpx.Client, tally: Tally) -> None:
+    def __init__(self, http: httpx.Client, tally: Tally, key: str | None = None) -> None:
         self.http = http
         self.tally = tally
+        self.auth = {"Authorization": f"Bearer {key}"} if key else {}
 
     def call(self, method: str, url: str, **kwargs: Any) -> httpx.Response | None:
         started = time.perf_counter()
+        kwargs["headers"] = {**self.auth, **kwargs.get("headers", {})}
         try:
             response = self.http.request(method, url, **kwargs)
         except httpx.TransportError as exc:
@@ -399,22 +403,22 @@ def lost_updates(client: Client, ledger: Ledger) -> tuple[int, int]:
     return lost, checked
 
 
-def server_problems(log_text: str, most: int = 10) -> list[str]:
-    """The server's WARNING and ERROR lines (JSON), shortened, for the summary."""
-    found: list[str] = []
+def server_problems(log_text: str, most: int = 10) -> dict[str, int]:
+    """The server's WARNING and ERROR lines (JSON), by kind, most frequent first."""
+    found: Counter[str] = Counter()
     for line in log_text.splitlines():
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
         if isinstance(record, dict) and record.get("level") in ("WARNING", "ERROR", "CRITICAL"):
-            text = f"{record.get('level')} {record.get('message', '')}"
+            message = str(record.get("message", "")).strip().splitlines() or [""]
+            text = f"{record.get('level')} {message[0]}"
             if record.get("exc_info"):
                 text += " | " + str(record["exc_info"]).strip().splitlines()[-1]
-            found.append(text[:600])
-            if len(found) >= most:
-                break
-    return found
+            # One kind per message, whatever the request: drop paths and ids.
+            found[re.sub(r"(GET|POST|PATCH) /\S*", r"\1 ...", text)[:400]] += 1
+    return dict(found.most_common(most))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -432,9 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writers", type=int, default=50)
     parser.add_argument("--readers", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument(
-        "--database-url", help="default: a new SQLite file in a temporary folder"
-    )
+    parser.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary folder (database and log)"
     )
@@ -457,11 +459,10 @@ def main(argv: list[str] | None = None) -> int:
         limits = httpx.Limits(max_connections=threads, max_keepalive_connections=threads)
         with httpx.Client(
             base_url=server.base_url,
-            headers={"Authorization": f"Bearer {key}"},
             timeout=httpx.Timeout(120),
             limits=limits,
         ) as http:
-            setup = Client(http, Tally())
+            setup = Client(http, Tally(), key)
             ledger = Ledger()
             hot: list[str] = []
             for n in range(HOT_FACTS):
@@ -479,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
             tallies = [Tally() for _ in range(args.writers + args.readers)]
             started = time.perf_counter()
             workers = [
-                run_thread(writer, n, Client(http, tallies[n]), ledger, hot, stop)
+                run_thread(writer, n, Client(http, tallies[n], key), ledger, hot, stop)
                 for n in range(args.writers)
             ] + [
                 run_thread(reader, n, Client(http, tallies[args.writers + n]), seen_ids, stop)
@@ -493,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
             stuck = sum(thread.is_alive() for thread in workers)
 
             log("checking for lost updates")
-            verify = Client(http, Tally())
+            verify = Client(http, Tally(), key)
             lost, checked = lost_updates(verify, ledger)
 
         # The API answers a busy database with a 503 that does not say "locked"; the

@@ -150,7 +150,11 @@ class Writers:
 
 def output(server: LiveServer) -> str:
     """What a stopped server wrote (stdout and stderr), for failure messages."""
-    return server.process.stdout.read().decode(errors="replace")[-5000:] if server.process.stdout else ""
+    return (
+        server.process.stdout.read().decode(errors="replace")[-5000:]
+        if server.process.stdout
+        else ""
+    )
 
 
 def wait_for(condition: Any, seconds: float) -> bool:

@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import LiveServer, create_api_key, make_settings
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -23,7 +25,6 @@ from app.facts import service as fact_service
 from app.facts.models import Fact
 from app.facts.schemas import FactCreate
 from app.main import create_app
-from conftest import LiveServer, create_api_key, make_settings
 
 PROBLEM = "application/problem+json"
 # Generous guards: "the server answered at all", never a performance bound.
@@ -41,7 +42,9 @@ SEARCHES = [
 ]
 
 
-def assert_problem(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response, status: int, code: str | None = None
+) -> dict[str, Any]:
     assert response.status_code == status, (response.status_code, response.text)
     assert response.headers["content-type"].startswith(PROBLEM), response.headers
     body: dict[str, Any] = response.json()
@@ -57,9 +60,26 @@ def entity_body(name: str, padding: int = 0) -> bytes:
 
 
 @pytest.fixture
+def api(app: FastAPI) -> TestClient:
+    """The shared seeded app; a 5xx is a response to look at, not an exception."""
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def writer_api(fresh_db_url: str, write_key: str) -> Iterator[TestClient]:
+    application = create_app(make_settings(fresh_db_url))
+    yield TestClient(
+        application,
+        raise_server_exceptions=False,
+        headers={"Authorization": f"Bearer {write_key}"},
+    )
+    application.state.engine.dispose()
+
+
+@pytest.fixture
 def small_body_app(fresh_db_url: str) -> Iterator[TestClient]:
     application = create_app(make_settings(fresh_db_url, max_body_bytes=SMALL_LIMIT))
-    with TestClient(application) as test_client:
+    with TestClient(application, raise_server_exceptions=False) as test_client:
         yield test_client
     application.state.engine.dispose()
 
@@ -91,7 +111,7 @@ def test_body_over_the_limit_with_content_length_is_413(
     assert small_body_app.get("/v1/entities/over-the-limit").status_code == 404
 
 
-def test_default_limit_refuses_a_two_megabyte_article(writer: TestClient) -> None:
+def test_default_limit_refuses_a_two_megabyte_article(writer_api: TestClient) -> None:
     """The documented default (2,000,000 bytes) on the route that takes large bodies."""
     article = {
         "outlet": "trend",
@@ -99,7 +119,7 @@ def test_default_limit_refuses_a_two_megabyte_article(writer: TestClient) -> Non
         "published": "2025-01-01",
         "text": "x" * 2_000_001,
     }
-    assert_problem(writer.post("/v1/sources", json=article), 413, "body_too_large")
+    assert_problem(writer_api.post("/v1/sources", json=article), 413, "body_too_large")
 
 
 def test_huge_content_length_is_refused_before_the_body_is_sent(
@@ -170,15 +190,17 @@ def test_refused_streamed_body_writes_nothing(fresh_db_url: str, write_key: str)
 # --- 415: bodies that are not JSON ----------------------------------------------------------
 
 
-def test_write_bodies_must_be_json(writer: TestClient) -> None:
+def test_write_bodies_must_be_json(writer_api: TestClient) -> None:
     body = entity_body("Typed Org")
     for content_type in ["text/plain", "application/x-www-form-urlencoded", "application/xml"]:
-        response = writer.post("/v1/entities", content=body, headers={"Content-Type": content_type})
+        response = writer_api.post(
+            "/v1/entities", content=body, headers={"Content-Type": content_type}
+        )
         assert_problem(response, 415, "unsupported_media_type")
-    no_type = writer.post("/v1/entities", content=body, headers={"Content-Type": ""})
+    no_type = writer_api.post("/v1/entities", content=body, headers={"Content-Type": ""})
     assert_problem(no_type, 415, "unsupported_media_type")
-    assert writer.get("/v1/entities/typed-org").status_code == 404
-    charset = writer.post(
+    assert writer_api.get("/v1/entities/typed-org").status_code == 404
+    charset = writer_api.post(
         "/v1/entities", content=body, headers={"Content-Type": "Application/JSON; charset=utf-8"}
     )
     assert charset.status_code == 201, charset.text
@@ -188,23 +210,23 @@ def test_write_bodies_must_be_json(writer: TestClient) -> None:
 
 
 @pytest.mark.parametrize("path", LISTS)
-def test_page_size_is_capped_at_500(client: TestClient, path: str) -> None:
-    largest = client.get(path, params={"limit": 500})
+def test_page_size_is_capped_at_500(api: TestClient, path: str) -> None:
+    largest = api.get(path, params={"limit": 500})
     assert largest.status_code == 200, largest.text
     assert len(largest.json()["items"]) <= 500
     if path != "/v1/changes":
         assert largest.json()["limit"] == 500
     for too_many in ["501", "100000", str(10**30)]:
-        body = assert_problem(client.get(path, params={"limit": too_many}), 400)
+        body = assert_problem(api.get(path, params={"limit": too_many}), 400)
         assert [p["name"] for p in body["invalid_params"]] == ["limit"], body
     for nonsense in ["0", "-1", "1.5", "ten", ""]:
-        body = assert_problem(client.get(path, params={"limit": nonsense}), 400)
+        body = assert_problem(api.get(path, params={"limit": nonsense}), 400)
         assert [p["name"] for p in body["invalid_params"]] == ["limit"], body
 
 
 def test_page_size_cap_follows_the_setting(fresh_db_url: str) -> None:
     application = create_app(make_settings(fresh_db_url, page_size_max=3))
-    with TestClient(application) as test_client:
+    with TestClient(application, raise_server_exceptions=False) as test_client:
         ok = test_client.get("/v1/facts", params={"limit": 3})
         too_many = test_client.get("/v1/facts", params={"limit": 4})
     application.state.engine.dispose()
@@ -231,10 +253,10 @@ PATHOLOGICAL_Q = [
     "[a-z]*" * 30,
     "^(?:(?:a|aa)+)+$ " * 10,
     "*?[]" * 50,
-    "a & b | !c <-> d:* NEAR(a b) \"quoted phrase\" -minus +plus",
+    'a & b | !c <-> d:* NEAR(a b) "quoted phrase" -minus +plus',
     "' OR '1'='1' -- ",
     "%' OR 1=1; DROP TABLE fact; --",
-    "\" OR \"\"=\"",
+    '" OR ""="',
     "ǅ İ ß ﬃ ẞ Σ ς",
     "\u200b" * 200,
     " " * 200,
@@ -272,10 +294,10 @@ def test_pathological_search_text_answers_promptly(
 
 
 @pytest.mark.parametrize(("path", "name"), SEARCHES)
-def test_search_text_over_200_characters_is_400(client: TestClient, path: str, name: str) -> None:
+def test_search_text_over_200_characters_is_400(api: TestClient, path: str, name: str) -> None:
     """Search text is bounded (200 characters) on every search, so its cost is bounded."""
-    assert client.get(path, params={name: "a" * 200}).status_code == 200
-    body = assert_problem(client.get(path, params={name: "a" * 201}), 400)
+    assert api.get(path, params={name: "a" * 200}).status_code == 200
+    body = assert_problem(api.get(path, params={name: "a" * 201}), 400)
     assert [p["name"] for p in body["invalid_params"]] == [name], body
 
 
@@ -284,12 +306,12 @@ def _contains_all(q: str, *texts: str) -> bool:
     return all(any(w in t.lower() for t in texts) for w in words)
 
 
-def _search_cases(client: TestClient) -> dict[str, tuple[str, dict[str, tuple[str, ...]]]]:
+def _search_cases(api: TestClient) -> dict[str, tuple[str, dict[str, tuple[str, ...]]]]:
     """Per search: the parameter and every record's searchable texts (read without `q`)."""
-    facts = client.get("/v1/facts", params={"limit": 500}).json()["items"]
-    quotes = client.get("/v1/quotes", params={"limit": 500}).json()["items"]
-    agreements = client.get("/v1/agreements", params={"limit": 500}).json()["items"]
-    entities = client.get("/v1/entities", params={"limit": 500}).json()["items"]
+    facts = api.get("/v1/facts", params={"limit": 500}).json()["items"]
+    quotes = api.get("/v1/quotes", params={"limit": 500}).json()["items"]
+    agreements = api.get("/v1/agreements", params={"limit": 500}).json()["items"]
+    entities = api.get("/v1/entities", params={"limit": 500}).json()["items"]
     return {
         "/v1/facts": ("q", {f["id"]: (f["statement"], f["evidence"]["text"]) for f in facts}),
         "/v1/quotes": ("q", {q["id"]: (q["text"],) for q in quotes}),
@@ -329,31 +351,32 @@ LITERAL_Q = [
 
 
 @pytest.mark.parametrize("path", ["/v1/facts", "/v1/quotes", "/v1/agreements", "/v1/entities"])
-def test_search_text_is_matched_literally(client: TestClient, path: str) -> None:
+def test_search_text_is_matched_literally(api: TestClient, path: str) -> None:
     """`q` (and the entity `name`) match the words as plain text, case-insensitively, in the
     documented fields: wildcards, escapes and syntax characters are characters, and no other
     text (e.g. the JSON an alias list is stored as) leaks into the match."""
-    name, records = _search_cases(client)[path]
+    name, records = _search_cases(api)[path]
     wrong = []
     for text in LITERAL_Q:
-        response = client.get(path, params={name: text, "limit": 500})
+        response = api.get(path, params={name: text, "limit": 500})
         assert response.status_code == 200, (text, response.text)
         got = {item["id"] for item in response.json()["items"]}
         expected = {ident for ident, texts in records.items() if _contains_all(text, *texts)}
         if got != expected:
-            wrong.append(f"{name}={text!r}: extra {sorted(got - expected)}, missing "
-                         f"{sorted(expected - got)}")
+            wrong.append(
+                f"{name}={text!r}: extra {sorted(got - expected)}, missing {sorted(expected - got)}"
+            )
     assert not wrong, "\n".join(wrong)
 
 
-def test_eleventh_search_word_is_not_silently_dropped(client: TestClient) -> None:
+def test_eleventh_search_word_is_not_silently_dropped(api: TestClient) -> None:
     """q takes at most 10 words. An 11th must not be ignored: either 400 naming `q`, or every
     result really contains all 11 words (the documented meaning of q)."""
-    fact = client.get(f"/v1/facts/{FACT}").json()
+    fact = api.get(f"/v1/facts/{FACT}").json()
     ten = fact["statement"].split()[:10]
     assert len(ten) == 10
     words = [*ten, "zzzunmatchedzzz"]
-    response = client.get("/v1/facts", params={"q": " ".join(words)})
+    response = api.get("/v1/facts", params={"q": " ".join(words)})
     if response.status_code == 400:
         body = assert_problem(response, 400)
         assert [p["name"] for p in body["invalid_params"]] == ["q"]
@@ -423,7 +446,7 @@ def test_the_same_queries_succeed_within_the_default_bound(fresh_db_url: str) ->
     """The 503 above is the bound at work, not a broken query."""
     add_facts(fresh_db_url, 2000)
     application = create_app(make_settings(fresh_db_url))
-    with TestClient(application) as test_client:
+    with TestClient(application, raise_server_exceptions=False) as test_client:
         page = test_client.get("/v1/facts", params={"limit": 500})
         facets = test_client.get("/v1/facts/facets")
     application.state.engine.dispose()
@@ -438,7 +461,7 @@ def test_the_same_queries_succeed_within_the_default_bound(fresh_db_url: str) ->
 @contextmanager
 def limited_client(url: str, **limits: int) -> Iterator[TestClient]:
     application = create_app(make_settings(url, **limits))
-    with TestClient(application) as test_client:
+    with TestClient(application, raise_server_exceptions=False) as test_client:
         yield test_client
     application.state.engine.dispose()
 
@@ -504,7 +527,7 @@ def test_made_up_keys_do_not_escape_the_address_limit(fresh_db_url: str) -> None
     opens a fresh bucket, a client rotating made-up tokens is never limited at all (and every
     such request still costs a key lookup). Once the address is over its limit, requests with
     keys that do not exist must get 429 too."""
-    with limited_client(fresh_db_url, rate_limit_per_address=5) as http:
+    with limited_client(fresh_db_url, rate_limit_per_address=5, rate_limit_per_key=100) as http:
         budget = [http.get("/v1") for _ in range(5)]
         assert [r.status_code for r in budget] == [200] * 5
         rotated = [

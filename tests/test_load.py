@@ -52,7 +52,12 @@ def test_short_load_run_is_correct(backend: str, empty_database_url: str) -> Non
         f"{summary['conflicts_412']} expected 412s), {summary['reads']} reads; "
         f"by status {summary['by_status']}"
     )
-    problems = "\n".join(summary["problems"])
+    problems = "\n".join(
+        [
+            *summary["problems"],
+            *(f"server log x{n}: {m}" for m, n in summary["server_log_problems"].items()),
+        ]
+    )
     assert summary["server_errors_5xx"] == 0, problems
     assert summary["database_locked"] == 0, problems
     assert summary["lost_updates"] == 0, problems
@@ -72,8 +77,18 @@ def test_load_script_reports_failure_with_exit_code(tmp_path: Path) -> None:
     bogus = f"sqlite:///{tmp_path / 'not-a-dir.txt' / 'db.sqlite3'}"
     (tmp_path / "not-a-dir.txt").write_text("a file where a folder should be")
     result = subprocess.run(
-        [sys.executable, str(LOAD), "--writers", "1", "--readers", "1", "--seconds", "1",
-         "--database-url", bogus],
+        [
+            sys.executable,
+            str(LOAD),
+            "--writers",
+            "1",
+            "--readers",
+            "1",
+            "--seconds",
+            "1",
+            "--database-url",
+            bogus,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

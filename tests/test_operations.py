@@ -86,7 +86,7 @@ def test_request_id_is_generated_when_absent(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     "insane",
-    ["a" * 500, "has spaces in it", "semi;colon", "quote\"d", "tab\tbed", "ünïcode", ""],
+    ["a" * 500, "has spaces in it", "semi;colon", 'quote"d', "tab\tbed", "ünïcode", ""],
 )
 def test_insane_request_id_is_replaced(client: TestClient, insane: str) -> None:
     response = client.get(
@@ -226,9 +226,11 @@ def test_metrics_keep_api_and_page_routes_apart(fresh_client: TestClient) -> Non
     assert fresh_client.get(f"/v1/sources/{SOURCE_ID}").status_code == 200
     _, after = scrape(fresh_client)
     labels = {"method": "GET", "route": "/v1/sources/{source_id}", "status": "200"}
-    assert count(after, "econfacts_requests_total", **labels) - count(
-        before, "econfacts_requests_total", **labels
-    ) == 1
+    assert (
+        count(after, "econfacts_requests_total", **labels)
+        - count(before, "econfacts_requests_total", **labels)
+        == 1
+    )
     page = {"method": "GET", "route": "/sources/{source_id}", "status": "200"}
     assert count(after, "econfacts_requests_total", **page) == count(
         before, "econfacts_requests_total", **page
@@ -269,10 +271,14 @@ def add_facts(url: str, how_many: int) -> None:
                 numbers = range(offset, min(offset + 5000, how_many - 1))
                 session.execute(
                     insert(fact_table),
-                    [{**row, "id": f"bulk-{n:06d}", "statement": f"Bulk fact {n}."} for n in numbers],
+                    [
+                        {**row, "id": f"bulk-{n:06d}", "statement": f"Bulk fact {n}."}
+                        for n in numbers
+                    ],
                 )
                 session.execute(
-                    insert(change_table), [{**change, "resource_id": f"bulk-{n:06d}"} for n in numbers]
+                    insert(change_table),
+                    [{**change, "resource_id": f"bulk-{n:06d}"} for n in numbers],
                 )
             session.commit()
     finally:
@@ -404,7 +410,9 @@ def everything(base_url: str) -> tuple[list[Any], list[Any]]:
             url = f"{FACT_LIST}&cursor={cursor}" if cursor else None
         since = None
         while True:
-            response = http.get("/v1/changes", params={"limit": 500, **({"since": since} if since else {})})
+            response = http.get(
+                "/v1/changes", params={"limit": 500, **({"since": since} if since else {})}
+            )
             assert response.status_code == 200, response.text
             body = response.json()
             changes.extend(body["items"])
@@ -470,7 +478,7 @@ def test_backup_of_a_live_server_under_writes_restores_identically(
     assert result.returncode == 0, result.stderr
     assert "backed up" in result.stdout
     # The writers were writing before and after the backup ran.
-    assert 0 < before_backup and after_backup < len(acknowledged)
+    assert before_backup > 0 and after_backup < len(acknowledged)
     assert integrity(backup_file) == "ok"
 
     # Restore into a new database URL and serve it.

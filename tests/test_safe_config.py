@@ -138,7 +138,7 @@ def test_econfacts_serve_refuses_unsafe_production_settings(
     }
     process = serve(env, tmp_path)
     try:
-        stdout, stderr = process.communicate(timeout=60)
+        _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()

@@ -132,7 +132,9 @@ class AgreementCreate(Strict):
     parties: list[str] = Field(min_length=2, description="Entity ids; countries by ISO code.")
     signed: TimeIn | None = Field(None, description="When it was signed, as the source says.")
     event: str | None = Field(None, description="Entity id of the event where it was signed.")
-    documents: int | None = Field(None, ge=0, description="How many documents were signed.")
+    documents: int | None = Field(
+        None, ge=0, le=1_000_000, description="How many documents were signed."
+    )
     documents_text: str | None = Field(
         None, max_length=200, description="The original words for the count, e.g. `ten documents`."
     )
@@ -151,7 +153,7 @@ class AgreementUpdate(Strict):
     parties: list[str] | None = Field(None, min_length=2)
     signed: TimeIn | None = None
     event: str | None = None
-    documents: int | None = Field(None, ge=0)
+    documents: int | None = Field(None, ge=0, le=1_000_000)
     documents_text: str | None = Field(None, max_length=200)
     sectors: list[str] | None = None
     claimed_by: str | None = None

@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.countries import normalise_country_code
 from app.entities.models import EntityKind
 from app.pagination import ListQuery
+from app.strict import Strict
 
 
 class EntityRef(BaseModel):
@@ -84,9 +85,7 @@ class EntityQuery(ListQuery):
         return None if value is None else normalise_country_code(value)
 
 
-class RoleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RoleIn(Strict):
     title: str = Field(min_length=1, max_length=200)
     organization: str | None = Field(None, description="Entity id of the organization.")
     text: str | None = Field(None, max_length=200, description="The role as printed.")
@@ -94,7 +93,7 @@ class RoleIn(BaseModel):
     end: str | None = Field(None, description="Reduced ISO date.")
 
 
-class EntityCreate(BaseModel):
+class EntityCreate(Strict):
     """A new entity. Countries need only `kind: country` and `code`: the name comes from ISO."""
 
     model_config = ConfigDict(
@@ -126,10 +125,8 @@ class EntityCreate(BaseModel):
         return None if value is None else normalise_country_code(value)
 
 
-class EntityUpdate(BaseModel):
+class EntityUpdate(Strict):
     """Fields to change (countries keep their ISO code and name)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=2000)

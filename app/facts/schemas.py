@@ -11,6 +11,7 @@ from app.countries import normalise_country_code
 from app.entities.schemas import EntityRef
 from app.facts.models import Comparator, Direction, FactKind, Status, TimeType
 from app.pagination import ListQuery
+from app.strict import Strict
 from app.timeframes import Precision, ReducedDate, TimeWindow
 
 
@@ -154,6 +155,17 @@ class AsOf(BaseModel):
         "later excluded).",
     )
 
+    @field_validator("as_of")
+    @classmethod
+    def _in_range(cls, value: dt.datetime | None) -> dt.datetime | None:
+        """Any offset is fine, as long as the moment exists in UTC (year 1 to 9999)."""
+        if value is None:
+            return None
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError("as_of is outside the years 1 to 9999 in UTC") from None
+
 
 class ItemQuery(AsOf):
     """Query parameters of an item GET: only `as_of`; anything else is a 400."""
@@ -258,12 +270,6 @@ class FactFacets(BaseModel):
 NON_CURRENCY_UNITS = frozenset({"documents", "rank", "ratio", "years", "percent", "count"})
 
 
-class Strict(BaseModel):
-    """Request bodies refuse unknown fields: a typo or an `id`/`status` is a 422, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
 class QuantityIn(Strict):
     value: Decimal = Field(allow_inf_nan=False, ge=0, max_digits=30, decimal_places=6)
     unit: str = Field(
@@ -326,7 +332,7 @@ class AgreementIn(Strict):
     title: str = Field(min_length=1, max_length=500)
     parties: list[str] = Field(min_length=1, description="Entity ids (country codes).")
     event: str | None = Field(None, description="Entity id of the event where it was signed.")
-    documents: int | None = Field(None, ge=0)
+    documents: int | None = Field(None, ge=0, le=1_000_000)
     sectors: list[str] = Field(default_factory=list)
 
 

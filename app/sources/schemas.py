@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from app.entities.schemas import EntityRef
 from app.pagination import ListQuery
+from app.strict import Strict
 
 SOURCE_EXAMPLE: dict[str, Any] = {
     "id": "trend-4036385",
@@ -47,7 +48,7 @@ class SourceQuery(ListQuery):
     language: str | None = Field(None, examples=["en"])
 
 
-class SourceCreate(BaseModel):
+class SourceCreate(Strict):
     """A new source article. Its text is stored exactly as sent and never changes afterwards:
     evidence offsets index into it."""
 
@@ -88,10 +89,8 @@ class SourceCreate(BaseModel):
         return text
 
 
-class SourceUpdate(BaseModel):
+class SourceUpdate(Strict):
     """Metadata to change. The text cannot change: evidence offsets point into it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     outlet: str | None = None
     url: HttpUrl | None = None

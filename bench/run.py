@@ -1,0 +1,1036 @@
+"""Benchmark the real service against a raw ASGI floor and Datasette; check the targets.
+
+    make bench                                  # 100,000 facts on SQLite
+    BENCH_DB=postgres make bench                # the same on PostgreSQL
+    .venv/bin/python bench/run.py --facts 1000000 --duration 8
+
+What it does, in order:
+
+1. Builds the fact base with bench/generate.py: N facts, and 10,000 facts for the scale
+   comparison. SQLite files are cached in var/bench/ (keyed by N and by the generator,
+   migrations and seed data), so reruns skip this. PostgreSQL databases are created
+   fresh on the local server and dropped at the end.
+2. Starts the service as in production (`python -m uvicorn app.asgi:app`, one worker,
+   ECONFACTS_ENVIRONMENT=production, a random cursor secret, no access log, no rate
+   limits) and times start-up to the first 200 from /healthz.
+3. Drives each endpoint with wrk at 1 connection (`-t1 -c1`) and 32 (`-t2 -c32`):
+   the filtered list (the busiest pair with kind=trade_turnover, 50 rows), one fact by id,
+   a deep keyset page (the `next` cursor followed 40 pages in), the filtered list `as_of`
+   a month ago, the relation dossier of a typical pair, and the filtered list with a
+   matching If-None-Match (304).
+   The service caches repeated identical GETs in memory (ResponseCacheMiddleware, on by
+   default), and wrk repeats one URL, so with the cache on those numbers measure the
+   cache. Everything is therefore measured twice: "cache on" (the default configuration)
+   and "cache off" (a second process with ECONFACTS_RESPONSE_CACHE_MB=0), which is the
+   cost of actually answering the query.
+4. Measures the floor (bench/floor.py: uvicorn sending the filtered list's exact bytes),
+   Datasette on the same SQLite file with the equivalent query, the filtered list at
+   10,000 facts, the service's RSS after its load, and whether the dossier of the busiest
+   pair answers at all.
+5. Prints a table and PASS/FAIL per target, and writes bench/results/<UTC time>.json.
+
+Every process it starts runs in its own process group and is stopped on the way out,
+whether the run succeeds, fails or is interrupted.
+"""
+
+import argparse
+import contextlib
+import hashlib
+import http.client
+import importlib.util
+import json
+import os
+import platform
+import re
+import secrets
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var" / "bench"
+RESULTS = ROOT / "bench" / "results"
+PYTHON = sys.executable
+POSTGRES_SERVER = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"
+)
+SMALL = 10_000
+DEEP_PAGES = 40
+CONNECTIONS = (1, 32)
+WRK_TIMEOUT_S = 10
+PROBE_TIMEOUT_S = 10
+
+# Targets (from the performance issue).
+TARGETS = {
+    "datasette_ratio": 10.0,  # filtered list req/s >= 10x Datasette's
+    "floor_share": 0.08,  # filtered list req/s >= 8% of the floor's
+    "p99_32_ms": 60.0,  # p99 at 32 connections
+    "cached_floor_share": 0.30,  # repeated identical query and conditional GET vs floor
+    "deep_page_cost": 1.2,  # deep page cost <= 1.2x first page cost
+    "rss_mb": 120.0,
+    "startup_s": 1.5,
+    "scale_cost": 1.5,  # 1M facts cost at most 1.5x 10k facts (checked at N >= 1M)
+}
+
+
+# --- processes ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+    startup_s: float = 0.0
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@dataclass
+class Processes:
+    """Every server this run started; stop() takes down the server's whole process group."""
+
+    servers: list[Server] = field(default_factory=list)
+
+    def start(
+        self, name: str, command: list[str], env: dict[str, str], ready_path: str, port: int
+    ) -> Server:
+        VAR.mkdir(parents=True, exist_ok=True)
+        log = VAR / f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.log"
+        started = time.monotonic()
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        server = Server(name, process, port, log)
+        self.servers.append(server)
+        deadline = started + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited early:\n{tail(log)}")
+            try:
+                if fetch(server.url(ready_path), timeout=2)[0] == 200:
+                    server.startup_s = time.monotonic() - started
+                    return server
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(0.01)
+        raise RuntimeError(f"{name} did not answer {ready_path} within 120 s:\n{tail(log)}")
+
+    def stop(self, server: Server) -> None:
+        if server in self.servers:
+            self.servers.remove(server)
+        if server.process.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 10)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.process.pid, sig)
+            try:
+                server.process.wait(timeout=wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    def stop_all(self) -> None:
+        for server in list(self.servers):
+            self.stop(server)
+
+
+def tail(path: Path, size: int = 3000) -> str:
+    try:
+        return path.read_bytes()[-size:].decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def fetch(
+    url: str, headers: dict[str, str] | None = None, timeout: float = 60
+) -> tuple[int, dict[str, str], bytes]:
+    """GET url; (status, lower-cased headers, body)."""
+    rest = url.removeprefix("http://")
+    hostport, _, path = rest.partition("/")
+    host, _, port = hostport.partition(":")
+    connection = http.client.HTTPConnection(host, int(port or 80), timeout=timeout)
+    try:
+        connection.request("GET", "/" + path, headers=headers or {})
+        response = connection.getresponse()
+        body = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+    finally:
+        connection.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(server: Server, limit_s: float = 60) -> float:
+    """Wait until the server stops using CPU (left-over requests of a previous run)."""
+    started = time.monotonic()
+    with contextlib.suppress(OSError):
+        last = cpu_seconds(server.pid)
+        while time.monotonic() - started < limit_s:
+            time.sleep(0.25)
+            now = cpu_seconds(server.pid)
+            if now - last < 0.02:
+                break
+            last = now
+    return time.monotonic() - started
+
+
+def rss_mb(pid: int) -> float:
+    out = subprocess.run(["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True)
+    return int(out.stdout.strip()) / 1024
+
+
+# --- wrk ----------------------------------------------------------------------------------
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+def _ms(value: str) -> float | None:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", value)
+    return float(match[1]) * _UNITS_MS[match[2]] if match else None
+
+
+def parse_wrk(output: str) -> dict[str, Any]:
+    result: dict[str, Any] = {"rps": None, "p50_ms": None, "p90_ms": None, "p99_ms": None}
+    if m := re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M):
+        result["rps"] = float(m[1])
+    for pct in ("50", "75", "90", "99"):
+        if m := re.search(rf"^\s+{pct}%\s+(\S+)", output, re.M):
+            result[f"p{pct}_ms"] = _ms(m[1])
+    m = re.search(r"(\d+) requests in", output)
+    result["requests"] = int(m[1]) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    result["socket_errors"] = {
+        k: int(v)
+        for k, v in zip(
+            ("connect", "read", "write", "timeout"), m.groups() if m else [0] * 4, strict=True
+        )
+    }
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    result["non_2xx_3xx"] = int(m[1]) if m else 0
+    if result["requests"] == 0:
+        result["p50_ms"] = result["p90_ms"] = result["p99_ms"] = None
+    return result
+
+
+def run_wrk(url: str, connections: int, duration: int, headers: dict[str, str]) -> dict[str, Any]:
+    threads = 1 if connections == 1 else 2
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    command += ["--timeout", f"{WRK_TIMEOUT_S}s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(url)
+    out = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
+    if out.returncode != 0:
+        raise RuntimeError(f"wrk failed: {out.stderr or out.stdout}")
+    return {**parse_wrk(out.stdout), "command": command, "output": out.stdout}
+
+
+# --- databases ------------------------------------------------------------------------------
+
+
+def generator_key() -> str:
+    """What a cached SQLite base depends on besides N."""
+    digest = hashlib.sha256()
+    files = [ROOT / "bench" / "generate.py"]
+    files += sorted((ROOT / "migrations" / "versions").glob("*.py"))
+    files += sorted((ROOT / "app" / "seed" / "data").glob("*"))
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def generate(url: str, facts: int) -> float:
+    started = time.monotonic()
+    print(f"  generating {facts:,} facts into {url} ...", flush=True)
+    subprocess.run(
+        [PYTHON, "bench/generate.py", "--database-url", url, "--facts", str(facts)],
+        cwd=ROOT,
+        check=True,
+        env=clean_env(),
+    )
+    return time.monotonic() - started
+
+
+def sqlite_base(facts: int) -> tuple[Path, float | None]:
+    """The cached SQLite file for N facts (built if missing); seconds spent building."""
+    VAR.mkdir(parents=True, exist_ok=True)
+    key = generator_key()
+    path = VAR / f"facts-{facts}-{key}.sqlite3"
+    for stale in VAR.glob(f"facts-{facts}-*.sqlite3*"):
+        if not stale.name.startswith(path.name):
+            stale.unlink()
+    if path.exists():
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            ok = conn.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
+        if ok:
+            print(f"  reusing {path.relative_to(ROOT)}", flush=True)
+            return path, None
+    building = path.with_name(path.name + ".building")
+    for leftover in VAR.glob(building.name + "*"):
+        leftover.unlink()
+    seconds = generate(f"sqlite:///{building}", facts)
+    with contextlib.closing(sqlite3.connect(building)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{building}{suffix}").unlink(missing_ok=True)
+    os.replace(building, path)
+    return path, seconds
+
+
+@dataclass
+class Postgres:
+    server: str
+    names: list[str] = field(default_factory=list)
+
+    def _admin(self) -> Any:
+        from sqlalchemy import create_engine
+
+        return create_engine(f"{self.server}/postgres", isolation_level="AUTOCOMMIT")
+
+    def create(self, label: str) -> str:
+        from sqlalchemy import text
+
+        name = f"econfacts_bench_{label}_{uuid.uuid4().hex[:8]}"
+        engine = self._admin()
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        self.names.append(name)
+        return f"{self.server}/{name}"
+
+    def drop_all(self) -> None:
+        if not self.names:
+            return
+        from sqlalchemy import text
+
+        engine = self._admin()
+        with engine.connect() as conn:
+            for name in self.names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+        self.names.clear()
+
+    def version(self) -> str:
+        from sqlalchemy import text
+
+        engine = self._admin()
+        with engine.connect() as conn:
+            value = str(conn.execute(text("SHOW server_version")).scalar())
+        engine.dispose()
+        return value
+
+
+def describe(url: str) -> dict[str, Any]:
+    """What the benchmark queries need from the base: the busiest pair, a typical pair."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    current = "valid_to IS NULL AND status = 'published'"
+    with engine.connect() as conn:
+        busiest_tt = conn.execute(
+            text(
+                f"SELECT pair_key, count(*) AS n FROM fact WHERE {current} "
+                "AND kind = 'trade_turnover' GROUP BY pair_key ORDER BY n DESC, pair_key LIMIT 1"
+            )
+        ).one()
+        pairs = conn.execute(
+            text(
+                f"SELECT pair_key, count(*) AS n FROM fact WHERE {current} "
+                "AND counterpart_id IS NOT NULL GROUP BY pair_key ORDER BY n, pair_key"
+            )
+        ).all()
+        rows = conn.execute(text("SELECT count(*) FROM fact")).scalar()
+        facts = conn.execute(text("SELECT count(*) FROM fact WHERE valid_to IS NULL")).scalar()
+    engine.dispose()
+    median = pairs[len(pairs) // 2]
+    busiest = pairs[-1]
+    return {
+        "fact_rows": rows,
+        "current_facts": facts,
+        "pairs_with_facts": len(pairs),
+        "filtered_pair": busiest_tt[0],
+        "filtered_pair_trade_turnover_facts": busiest_tt[1],
+        "busiest_pair": busiest[0],
+        "busiest_pair_facts": busiest[1],
+        "median_pair": median[0],
+        "median_pair_facts": median[1],
+    }
+
+
+# --- the benchmark -------------------------------------------------------------------------
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The caller's environment without any ECONFACTS_* (results must not depend on them)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECONFACTS_")}
+    return {**env, **extra}
+
+
+def service_env(database_url: str, secret: str, cache_mb: int | None) -> dict[str, str]:
+    env = clean_env(
+        ECONFACTS_DATABASE_URL=database_url,
+        ECONFACTS_ENVIRONMENT="production",
+        ECONFACTS_CURSOR_SECRET=secret,
+        ECONFACTS_ACCESS_LOG="false",
+        ECONFACTS_LOG_LEVEL="warning",
+        ECONFACTS_RATE_LIMIT_PER_ADDRESS="0",
+        ECONFACTS_RATE_LIMIT_PER_KEY="0",
+    )
+    if cache_mb is not None:
+        env["ECONFACTS_RESPONSE_CACHE_MB"] = str(cache_mb)
+    return env
+
+
+def uvicorn_command(app: str, port: int, *extra: str) -> list[str]:
+    options = f"--host 127.0.0.1 --port {port} --workers 1 --no-access-log --log-level warning"
+    return [PYTHON, "-m", "uvicorn", app, *options.split(), *extra]
+
+
+DATASETTE_MODE = "immutable file, suggest_facets off, one uvicorn worker, no access log"
+DATASETTE = """
+import asyncio, sys, uvicorn
+from datasette.app import Datasette
+ds = Datasette(immutables=[sys.argv[1]], settings={"suggest_facets": False})
+asyncio.new_event_loop().run_until_complete(ds.invoke_startup())
+uvicorn.run(ds.app(), host="127.0.0.1", port=int(sys.argv[2]), workers=1,
+            access_log=False, log_level="warning", lifespan="on")
+"""
+
+
+@dataclass
+class Bench:
+    duration: int
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def measure(
+        self,
+        server: Server,
+        *,
+        config: str,
+        endpoint: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        expect: int = 200,
+        warmup: int = 3,
+    ) -> None:
+        headers = headers or {}
+        url = server.url(path)
+        size = 0
+        for _ in range(warmup):
+            status, _, body = fetch(url, headers, timeout=120)
+            if status != expect:
+                raise RuntimeError(f"{config} {endpoint}: {url} answered {status}, not {expect}")
+            size = len(body)
+        for connections in CONNECTIONS:
+            idle_wait = wait_idle(server)
+            load_before = os.getloadavg()[0]
+            result = run_wrk(url, connections, self.duration, headers)
+            row = {
+                "config": config,
+                "endpoint": endpoint,
+                "url": url,
+                "headers": headers,
+                "connections": connections,
+                "status": expect,
+                "body_bytes": size,
+                "load_avg_1m_before": round(load_before, 2),
+                "waited_idle_s": round(idle_wait, 2),
+                "rss_mb_after": round(rss_mb(server.pid), 1),
+                **{k: v for k, v in result.items() if k != "output"},
+                "wrk_output": result["output"],
+            }
+            self.runs.append(row)
+            print(
+                f"  {config:<22} {endpoint:<34} c={connections:<3} "
+                f"{fmt(row['rps'], 1):>9} req/s  p50 {fmt(row['p50_ms'], 2):>8} ms  "
+                f"p99 {fmt(row['p99_ms'], 2):>8} ms{errors_note(row)}",
+                flush=True,
+            )
+
+    def get(self, config: str, endpoint: str, connections: int) -> dict[str, Any] | None:
+        for row in self.runs:
+            if (row["config"], row["endpoint"], row["connections"]) == (
+                config,
+                endpoint,
+                connections,
+            ):
+                return row
+        return None
+
+
+def errors_note(row: dict[str, Any]) -> str:
+    socket_errors = sum(row["socket_errors"].values())
+    notes = []
+    if row["non_2xx_3xx"]:
+        notes.append(f"{row['non_2xx_3xx']} non-2xx/3xx")
+    if socket_errors:
+        notes.append(f"socket errors {row['socket_errors']}")
+    if row["requests"] == 0:
+        notes.append("no request completed")
+    return f"  [{'; '.join(notes)}]" if notes else ""
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if not a or not b else a / b
+
+
+def p99_bound(row: dict[str, Any]) -> float | None:
+    """p99, or infinity if requests timed out or none completed (wrk drops those)."""
+    if row["requests"] == 0 or row["socket_errors"]["timeout"]:
+        return float("inf")
+    return row["p99_ms"]
+
+
+def service_urls(server: Server, data: dict[str, Any], as_of: str) -> dict[str, str]:
+    a, b = data["filtered_pair"].split("-")
+    filtered = "/v1/facts?" + urlencode({"country": a, "counterpart": b, "kind": "trade_turnover"})
+    status, headers, body = fetch(server.url(filtered))
+    if status != 200:
+        raise RuntimeError(f"{filtered} answered {status}: {body[:500]!r}")
+    page = json.loads(body)
+    item = f"/v1/facts/{quote(page['items'][0]['id'], safe='')}"
+    deep, depth = filtered, 1
+    token = page["next"]
+    while token and depth <= DEEP_PAGES:
+        deep = f"{filtered}&cursor={quote(token, safe='')}"
+        depth += 1
+        token = json.loads(fetch(server.url(deep))[2])["next"]
+    ma, mb = data["median_pair"].split("-")
+    ba, bb = data["busiest_pair"].split("-")
+    return {
+        "filtered": filtered,
+        "filtered_items": str(len(page["items"])),
+        "content_type": headers["content-type"],
+        "item": item,
+        "deep": deep,
+        "deep_page_number": str(depth),
+        "as_of": f"{filtered}&{urlencode({'as_of': as_of})}",
+        "dossier": f"/v1/relations/{ma}/{mb}",
+        "dossier_busiest": f"/v1/relations/{ba}/{bb}",
+    }
+
+
+def bench_service(
+    bench: Bench, server: Server, config: str, urls: dict[str, str], data: dict[str, Any]
+) -> None:
+    etag = fetch(server.url(urls["filtered"]))[1]["etag"]
+    pages = f"page {urls['deep_page_number']}"
+    dossier = f"dossier {data['median_pair']} ({data['median_pair_facts']} facts)"
+    plan = [
+        ("filtered list", urls["filtered"], {}, 200),
+        ("fact by id", urls["item"], {}, 200),
+        (f"deep page ({pages})", urls["deep"], {}, 200),
+        ("as_of a month ago", urls["as_of"], {}, 200),
+        ("conditional GET (304)", urls["filtered"], {"If-None-Match": etag}, 304),
+        # Last: with the cache off, its 32-connection run leaves the server busy.
+        (dossier, urls["dossier"], {}, 200),
+    ]
+    for endpoint, path, headers, expect in plan:
+        bench.measure(
+            server,
+            config=config,
+            endpoint=endpoint,
+            path=path,
+            headers=headers,
+            expect=expect,
+            warmup=1 if endpoint == dossier else 3,
+        )
+
+
+def probe(server: Server, path: str) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        status, _, body = fetch(server.url(path), timeout=PROBE_TIMEOUT_S)
+        return {
+            "path": path,
+            "status": status,
+            "seconds": round(time.monotonic() - started, 3),
+            "body_bytes": len(body),
+        }
+    except TimeoutError:
+        return {"path": path, "status": None, "timed_out_after_s": PROBE_TIMEOUT_S}
+
+
+def ensure_datasette() -> str:
+    if importlib.util.find_spec("datasette") is None:
+        print("installing Datasette (a bench-only dependency) ...", flush=True)
+        subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "datasette"], check=True)
+    out = subprocess.run([PYTHON, "-m", "datasette", "--version"], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def machine(backend: str, pg: Postgres | None) -> dict[str, Any]:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+
+    def output(*command: str) -> str:
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+            return (done.stdout or done.stderr).strip()
+        except OSError:
+            return ""
+
+    import uvicorn
+
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": cpu,
+        "memory_mb": mem_kb // 1024,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgresql": pg.version() if pg else None,
+        "uvicorn": uvicorn.__version__,
+        "wrk": output("wrk", "--version").splitlines()[0] if output("wrk", "--version") else "",
+        "git_commit": output("git", "rev-parse", "HEAD"),
+        "git_dirty": bool(output("git", "status", "--porcelain", "--", "app")),
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "backend": backend,
+    }
+
+
+# --- targets and report ---------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    name: str
+    passed: bool | None
+    detail: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        verdict = {True: "PASS", False: "FAIL", None: "n/a "}[self.passed]
+        return f"  {verdict}  {self.name}: {self.detail}"
+
+
+def check_targets(
+    bench: Bench,
+    *,
+    facts: int,
+    backend: str,
+    startup_s: float,
+    rss: dict[str, float],
+    dossier_busiest: dict[str, Any],
+) -> list[Target]:
+    targets: list[Target] = []
+    floor = {c: (bench.get("floor", "fixed bytes", c) or {}).get("rps") for c in CONNECTIONS}
+    datasette = {
+        c: (bench.get("Datasette", "equivalent query", c) or {}).get("rps") for c in CONNECTIONS
+    }
+
+    def rps(config: str, endpoint: str, c: int) -> float | None:
+        row = bench.get(config, endpoint, c)
+        return row["rps"] if row else None
+
+    def per_conns(values: dict[int, float | None], limit: float, unit: str = "x") -> Target:
+        shown = ", ".join(f"{fmt(v)}{unit} at c={c}" for c, v in values.items())
+        passed = all(v is not None and v >= limit for v in values.values())
+        return Target("", passed, f"{shown} (need >= {limit}{unit})", dict(values))
+
+    for config in ("cache on", "cache off"):
+        if backend == "sqlite":
+            t = per_conns(
+                {c: ratio(rps(config, "filtered list", c), datasette[c]) for c in CONNECTIONS},
+                TARGETS["datasette_ratio"],
+            )
+        else:
+            t = Target("", None, "Datasette serves SQLite only")
+        t.name = f"filtered list >= 10x Datasette [{config}]"
+        targets.append(t)
+        t = per_conns(
+            {c: ratio(rps(config, "filtered list", c), floor[c]) for c in CONNECTIONS},
+            TARGETS["floor_share"],
+        )
+        t.name = f"filtered list >= 8% of floor [{config}]"
+        targets.append(t)
+
+    for config in ("cache on", "cache off"):
+        rows = [r for r in bench.runs if r["config"] == config and r["connections"] == 32]
+        worst = max(rows, key=lambda r: p99_bound(r) or 0.0)
+        over = [r["endpoint"] for r in rows if (p99_bound(r) or 0.0) > TARGETS["p99_32_ms"]]
+        filtered = bench.get(config, "filtered list", 32)
+        detail = (
+            f"filtered list {fmt(filtered and filtered['p99_ms'])} ms; worst {worst['endpoint']} "
+            f"{fmt(worst['p99_ms'])} ms{errors_note(worst)}"
+            + (f"; over 60 ms: {', '.join(over)}" if over else "")
+        )
+        values = {r["endpoint"]: r["p99_ms"] for r in rows}
+        targets.append(
+            Target(
+                f"p99 at 32 connections <= 60 ms, every endpoint [{config}]",
+                not over,
+                detail,
+                values,
+            )
+        )
+
+    for endpoint, label in (
+        ("filtered list", "repeated identical query"),
+        ("conditional GET (304)", "conditional GET"),
+    ):
+        t = per_conns(
+            {c: ratio(rps("cache on", endpoint, c), floor[c]) for c in CONNECTIONS},
+            TARGETS["cached_floor_share"],
+        )
+        t.name = f"{label} >= 30% of floor [cache on]"
+        targets.append(t)
+
+    for config in ("cache off", "cache on"):
+        deep_endpoint = next(r["endpoint"] for r in bench.runs if r["endpoint"].startswith("deep"))
+        first, deep = bench.get(config, "filtered list", 1), bench.get(config, deep_endpoint, 1)
+        cost = ratio(first and first["rps"], deep and deep["rps"])
+        p50 = ratio(deep and deep["p50_ms"], first and first["p50_ms"])
+        targets.append(
+            Target(
+                f"{deep_endpoint} <= 1.2x first page cost [{config}]",
+                cost is not None and cost <= TARGETS["deep_page_cost"],
+                f"cost (1/req/s at c=1) {fmt(cost)}x; p50 {fmt(p50)}x",
+                {"cost_ratio": cost, "p50_ratio": p50},
+            )
+        )
+
+    for config, value in rss.items():
+        targets.append(
+            Target(
+                f"RSS after load <= 120 MB [{config}]",
+                value <= TARGETS["rss_mb"],
+                f"{value:.1f} MB",
+            )
+        )
+    targets.append(
+        Target(
+            "start-up to first /healthz 200 <= 1.5 s",
+            startup_s <= TARGETS["startup_s"],
+            f"{startup_s:.2f} s",
+        )
+    )
+
+    small = bench.get(f"{SMALL // 1000}k facts, cache off", "filtered list", 1)
+    large = bench.get("cache off", "filtered list", 1)
+    cost = ratio(small and small["rps"], large and large["rps"])
+    detail = f"{facts:,} facts cost {fmt(cost)}x {SMALL:,} (1/req/s at c=1, cache off)"
+    targets.append(
+        Target(
+            "1M facts cost <= 1.5x 10k facts (filtered list)",
+            (cost is not None and cost <= TARGETS["scale_cost"]) if facts >= 1_000_000 else None,
+            detail + ("" if facts >= 1_000_000 else "; the target applies at N = 1,000,000"),
+            {"cost_ratio": cost},
+        )
+    )
+
+    if dossier_busiest.get("status") == 200:
+        detail = f"{dossier_busiest['seconds']} s for one request"
+    else:
+        detail = f"no answer within {PROBE_TIMEOUT_S} s ({dossier_busiest['path']})"
+    targets.append(
+        Target(
+            "relation dossier of the busiest pair answers within 10 s",
+            dossier_busiest.get("status") == 200,
+            detail,
+        )
+    )
+    return targets
+
+
+def print_table(bench: Bench, backend: str) -> None:
+    floor = {c: (bench.get("floor", "fixed bytes", c) or {}).get("rps") for c in CONNECTIONS}
+    datasette = {
+        c: (bench.get("Datasette", "equivalent query", c) or {}).get("rps") for c in CONNECTIONS
+    }
+    header = (
+        f"{'config':<22} {'endpoint':<34} {'conns':>5} {'req/s':>10} {'p50 ms':>9} "
+        f"{'p99 ms':>9} {'vs floor':>9} {'vs Datasette':>12}"
+    )
+    print("\n" + header)
+    print("-" * len(header))
+    for row in bench.runs:
+        c = row["connections"]
+        vs_floor = ratio(row["rps"], floor[c]) if row["config"] != "floor" else None
+        vs_ds = None
+        if row["endpoint"] == "filtered list" and backend == "sqlite":
+            vs_ds = ratio(row["rps"], datasette[c])
+        print(
+            f"{row['config']:<22} {row['endpoint']:<34} {c:>5} {fmt(row['rps'], 1):>10} "
+            f"{fmt(row['p50_ms']):>9} {fmt(row['p99_ms']):>9} "
+            f"{(fmt(vs_floor, 3) if vs_floor else '-'):>9} "
+            f"{(fmt(vs_ds, 2) + 'x' if vs_ds else '-'):>12}{errors_note(row)}"
+        )
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def busy_warning() -> None:
+    """Other work on the machine skews every number; say so next to the numbers."""
+    load, cores = os.getloadavg()[0], len(os.sched_getaffinity(0))
+    if load > cores / 2:
+        print(
+            f"  note: load average {load:.2f} on {cores} cores before measuring: other "
+            "processes are using the CPU, so these numbers are noisy (see load_avg_1m_before)"
+        )
+
+
+def _raise_exit(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--facts", type=int, default=int(os.environ.get("BENCH_FACTS", 100_000)))
+    parser.add_argument(
+        "--db", choices=("sqlite", "postgres"), default=os.environ.get("BENCH_DB", "sqlite")
+    )
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    args = parser.parse_args()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_exit)
+
+    began = time.monotonic()
+    started_at = datetime.now(UTC)
+    processes = Processes()
+    bench = Bench(args.duration)
+    pg = Postgres(POSTGRES_SERVER) if args.db == "postgres" else None
+    secret = secrets.token_urlsafe(32)
+    report: dict[str, Any] = {
+        "started_at": started_at.isoformat(),
+        "facts": args.facts,
+        "backend": args.db,
+        "wrk_duration_s": args.duration,
+        "wrk_connections": list(CONNECTIONS),
+        "targets_spec": TARGETS,
+    }
+    try:
+        report["machine"] = machine(args.db, pg)
+        if args.db == "sqlite":
+            report["datasette_version"] = ensure_datasette()
+        print(f"econfacts bench: {args.facts:,} facts on {args.db}, {args.duration} s per run")
+        busy_warning()
+
+        # 1. The bases.
+        build: dict[str, Any] = {}
+        sqlite_path: Path | None = None
+        if pg is not None:
+            url = pg.create(str(args.facts))
+            build["facts_s"] = generate(url, args.facts)
+            small_url = pg.create(str(SMALL))
+            build["small_s"] = generate(small_url, SMALL)
+        else:
+            sqlite_path, build["facts_s"] = sqlite_base(args.facts)
+            small_path, build["small_s"] = sqlite_base(SMALL)
+            url, small_url = f"sqlite:///{sqlite_path}", f"sqlite:///{small_path}"
+        report["build_s"] = build
+        data = describe(url)
+        report["data"] = data
+        as_of = (started_at - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        # 2-3. The service, as configured by default (response cache on).
+        port = free_port()
+        server = processes.start(
+            "service (cache on)",
+            uvicorn_command("app.asgi:app", port),
+            service_env(url, secret, None),
+            "/healthz",
+            port,
+        )
+        startup = {"cache on": server.startup_s}
+        urls = service_urls(server, data, as_of)
+        report["urls"] = urls
+        print(
+            f"  start-up {server.startup_s:.2f} s; filtered list {urls['filtered']} "
+            f"({urls['filtered_items']} items)"
+        )
+        _, _, body = fetch(server.url(urls["filtered"]))
+        bench_service(bench, server, "cache on", urls, data)
+        rss = {"cache on": rss_mb(server.pid)}
+        dossier_busiest = probe(server, urls["dossier_busiest"])
+        print(f"  dossier of the busiest pair: {dossier_busiest}")
+        processes.stop(server)
+
+        # 4a. The floor: the filtered list's bytes, from uvicorn alone.
+        body_file = VAR / "floor-body.json"
+        body_file.write_bytes(body)
+        port = free_port()
+        floor = processes.start(
+            "floor",
+            uvicorn_command("floor:app", port, "--app-dir", str(ROOT / "bench")),
+            clean_env(
+                BENCH_FLOOR_BODY=str(body_file), BENCH_FLOOR_CONTENT_TYPE=urls["content_type"]
+            ),
+            "/",
+            port,
+        )
+        if fetch(floor.url("/"))[2] != body:
+            raise RuntimeError("the floor does not serve the filtered list's bytes")
+        bench.measure(floor, config="floor", endpoint="fixed bytes", path=urls["filtered"])
+        processes.stop(floor)
+
+        # 4b. Datasette on the same file, the equivalent query.
+        if sqlite_path is not None:
+            port = free_port()
+            ds = processes.start(
+                "Datasette",
+                [PYTHON, "-c", DATASETTE, str(sqlite_path), str(port)],
+                clean_env(),
+                "/-/versions.json",
+                port,
+            )
+            startup["Datasette"] = ds.startup_s
+            query = urlencode(
+                {
+                    "_shape": "array",
+                    "pair_key": data["filtered_pair"],
+                    "kind": "trade_turnover",
+                    "valid_to__isnull": "1",
+                    "status": "published",
+                    "_size": "50",
+                    "_sort_desc": "sort_date",
+                }
+            )
+            ds_path = f"/{sqlite_path.stem}/fact.json?{query}"
+            ds_rows = json.loads(fetch(ds.url(ds_path))[2])
+            report["datasette"] = {"path": ds_path, "rows": len(ds_rows), "mode": DATASETTE_MODE}
+            print(f"  Datasette {ds_path}: {len(ds_rows)} rows")
+            if not 40 <= len(ds_rows) <= 50:
+                raise RuntimeError(f"Datasette returned {len(ds_rows)} rows, expected ~50")
+            bench.measure(ds, config="Datasette", endpoint="equivalent query", path=ds_path)
+            processes.stop(ds)
+
+        # 3'. The service with the response cache off: the cost of answering.
+        port = free_port()
+        server = processes.start(
+            "service (cache off)",
+            uvicorn_command("app.asgi:app", port),
+            service_env(url, secret, 0),
+            "/healthz",
+            port,
+        )
+        startup["cache off"] = server.startup_s
+        bench_service(bench, server, "cache off", urls, data)
+        rss["cache off"] = rss_mb(server.pid)
+        processes.stop(server)
+
+        # 4c. The filtered list at 10,000 facts (cache off), for the scale target.
+        small_data = describe(small_url)
+        report["data_small"] = small_data
+        port = free_port()
+        server = processes.start(
+            "service 10k (cache off)",
+            uvicorn_command("app.asgi:app", port),
+            service_env(small_url, secret, 0),
+            "/healthz",
+            port,
+        )
+        startup["10k cache off"] = server.startup_s
+        a, b = small_data["filtered_pair"].split("-")
+        path = "/v1/facts?" + urlencode({"country": a, "counterpart": b, "kind": "trade_turnover"})
+        bench.measure(
+            server, config=f"{SMALL // 1000}k facts, cache off", endpoint="filtered list", path=path
+        )
+        processes.stop(server)
+
+        # 5. Report.
+        report["startup_s"] = startup
+        report["rss_mb"] = rss
+        report["dossier_busiest_pair"] = dossier_busiest
+        print_table(bench, args.db)
+        targets = check_targets(
+            bench,
+            facts=args.facts,
+            backend=args.db,
+            startup_s=startup["cache on"],
+            rss=rss,
+            dossier_busiest=dossier_busiest,
+        )
+        print(f"\nTargets ({args.facts:,} facts, {args.db}):")
+        for target in targets:
+            print(target.line())
+        report["targets"] = [t.__dict__ for t in targets]
+        report["ratio_vs_datasette"] = _ratios(bench, "Datasette", "equivalent query", args.db)
+        report["ratio_vs_floor"] = _ratios(bench, "floor", "fixed bytes", args.db)
+        return 0
+    finally:
+        processes.stop_all()
+        if pg is not None:
+            pg.drop_all()
+        report["runs"] = bench.runs
+        report["finished_at"] = datetime.now(UTC).isoformat()
+        report["elapsed_s"] = round(time.monotonic() - began, 1)
+        with contextlib.suppress(Exception):
+            report.setdefault("machine", {})["load_avg_at_end"] = [
+                round(x, 2) for x in os.getloadavg()
+            ]
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
+        out.write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
+        print(f"\nwrote {out.relative_to(ROOT)} ({report['elapsed_s']} s in all)")
+
+
+def _ratios(bench: Bench, config: str, endpoint: str, backend: str) -> dict[str, Any] | None:
+    if config == "Datasette" and backend != "sqlite":
+        return None
+    out: dict[str, Any] = {}
+    for mine in ("cache on", "cache off"):
+        out[mine] = {
+            f"c{c}": ratio(
+                (bench.get(mine, "filtered list", c) or {}).get("rps"),
+                (bench.get(config, endpoint, c) or {}).get("rps"),
+            )
+            for c in CONNECTIONS
+        }
+    return out
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float) and value == float("inf"):
+        return "inf"
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
