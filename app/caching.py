@@ -12,12 +12,14 @@ from typing import Annotated, Any
 
 from fastapi import Header, Response
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.pool import StaticPool
 from sqlmodel import col
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import ProblemError
+from app.errors import ProblemError, problem_response
 from app.versioning import Change
 
 
@@ -143,7 +145,12 @@ class ResponseCacheMiddleware:
 
     def __init__(self, app: ASGIApp, *, engine: Any, max_bytes: int, max_entry: int) -> None:
         self.app = app
-        self.engine = engine
+        # The version is read on the event loop, so on a connection of its own: it must
+        # never wait for the request pool. Readers are not blocked by writers in WAL mode
+        # (SQLite) or MVCC (PostgreSQL), so the read itself is a fraction of a millisecond.
+        self.engine = create_engine(
+            engine.url, poolclass=StaticPool, connect_args=_connect_args(engine)
+        ).execution_options(isolation_level="AUTOCOMMIT")
         self.max_bytes = max_bytes
         self.max_entry = max_entry
         self.entries: OrderedDict[tuple[str, bytes, str], _Entry] = OrderedDict()
@@ -183,6 +190,19 @@ class ResponseCacheMiddleware:
         version = self._version()
         hit = self.entries.get(key)
         if hit is not None and hit.version == version:
+            # A cache hit is still a request: anonymous ones count against their address.
+            client = scope.get("client") or ("-",)
+            try:
+                scope["app"].state.rate_limiter.charge_address(client[0])
+            except ProblemError as refused:
+                await problem_response(
+                    Request(scope),
+                    refused.status,
+                    refused.detail,
+                    code=refused.code,
+                    headers=refused.headers,
+                )(scope, receive, send)
+                return
             self.entries.move_to_end(key)
             start, body = hit.start, hit.body
             # What routing would have set, so logs and metrics name the route.
@@ -229,6 +249,14 @@ class _Entry:
 
 
 CACHED_PREFIX = "/v1/"
+
+
+def _connect_args(engine: Any) -> dict[str, Any]:
+    if engine.dialect.name == "sqlite":
+        return {"check_same_thread": False}
+    return {}
+
+
 _VERSION = select(func.max(col(Change.seq)))
 
 

@@ -1,5 +1,6 @@
 """Database engine and the request-scoped session: the only place that commits."""
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
 from app.config import Settings
+from app.errors import ProblemError
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -130,18 +132,50 @@ def limit_query_time(session: Session, timeout_ms: int) -> None:
         deadline[0] = time.monotonic() + timeout_ms / 1000 if timeout_ms else 0.0
 
 
+class WriteGate:
+    """One writer at a time in this process, queued without holding a connection.
+
+    Writers serialize anyway (begin_write); waiting here rather than in the database
+    keeps waiting writers from holding pool connections, so readers and the writer
+    that holds the lock always find one.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self.lock = threading.Lock()
+        self.timeout_s = timeout_s
+
+    def acquire(self) -> None:
+        if not self.lock.acquire(timeout=self.timeout_s):
+            raise ProblemError(
+                503,
+                "Too many writes at once; retry shortly.",
+                code="write_busy",
+                headers={"Retry-After": "1"},
+            )
+
+    def release(self) -> None:
+        self.lock.release()
+
+
 def _session(request: Request, *, write: bool) -> Iterator[Session]:
     timeout_ms = request.app.state.settings.query_timeout_ms
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        try:
-            if write:
-                begin_write(session)
-            limit_query_time(session, timeout_ms)
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    gate: WriteGate | None = request.app.state.write_gate if write else None
+    if gate is not None:
+        gate.acquire()
+    try:
+        with Session(request.app.state.engine, expire_on_commit=False) as session:
+            try:
+                if write:
+                    begin_write(session)
+                limit_query_time(session, timeout_ms)
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        if gate is not None:
+            gate.release()
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -9,6 +9,7 @@ own columns. JSON-LD uses schema.org: a fact is a `Claim`, a quote a
 
 import csv
 import io
+import json
 import types
 import typing
 from typing import Any
@@ -62,9 +63,11 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return "; ".join(_cell(v.get("id", v) if isinstance(v, dict) else v) for v in value)
+        return "; ".join(
+            str(v["id"]) if isinstance(v, dict) and "id" in v else _cell(v) for v in value
+        )
     if isinstance(value, dict):
-        return str(value.get("id", value))
+        return str(value["id"]) if "id" in value else json.dumps(value, ensure_ascii=False)
     return str(value)
 
 

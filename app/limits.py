@@ -1,12 +1,12 @@
-"""Request guards applied before any route runs: body size (413), media type (415) and
-rate limits (429).
+"""Request guards: body size (413) and media type (415) before any route runs, and the
+rate limiter (429) that authentication consults.
 
 Checked in ASGI middleware so that an oversized body is refused without being
 read into memory, whatever the route.
 """
 
-import hashlib
 import math
+import threading
 import time
 from collections import OrderedDict
 from urllib.parse import parse_qsl, unquote
@@ -15,7 +15,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import InvalidParam, problem_response
+from app.errors import InvalidParam, ProblemError, problem_response
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 
@@ -26,6 +26,15 @@ class RequestGuardMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "\x00" in scope["path"]:
+            response = problem_response(
+                Request(scope),
+                400,
+                "A NUL character is not allowed in a path.",
+                code="invalid_path",
+            )
+            await response(scope, receive, send)
+            return
         if scope["type"] == "http" and scope["query_string"]:
             nul = [k for k, v in parse_qsl(scope["query_string"].decode("latin-1")) if "\x00" in v]
             if nul or "\x00" in unquote(scope["query_string"].decode("latin-1")):
@@ -61,28 +70,34 @@ class RequestGuardMiddleware:
             await response(scope, receive, send)
             return
 
+        # Read the whole body (at most the limit) before the route sees any of it: a body
+        # found too large half-way must not have been acted on already.
+        chunks: list[bytes] = []
         received = 0
-        too_large = False
-
-        async def limited_receive() -> Message:
-            nonlocal received, too_large
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    # Stop reading: the route sees an empty, final chunk and whatever it
-                    # answers is replaced by the 413 below.
-                    too_large = True
-                    return {"type": "http.request", "body": b"", "more_body": False}
-            return message
+            if message["type"] != "http.request":
+                await self.app(scope, receive, send)  # the client went away
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_body_bytes:
+                await self._too_large(request, scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
 
-        async def guarded_send(message: Message) -> None:
-            if not too_large:
-                await send(message)
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, limited_receive, guarded_send)
-        if too_large:
-            await self._too_large(request, scope, receive, send)
+        await self.app(scope, replay, send)
 
     async def _too_large(
         self, request: Request, scope: Scope, receive: Receive, send: Send
@@ -97,65 +112,59 @@ class RequestGuardMiddleware:
         await response(scope, receive, send)
 
 
-class RateLimitMiddleware:
-    """Token buckets per API key and per client address; 429 with Retry-After when empty.
+class RateLimiter:
+    """Token buckets: one per client address for requests without a valid key, one per API
+    key for requests with one. 429 with Retry-After when a bucket is empty.
 
-    A request with `Authorization: Bearer ...` counts against that key (identified by a
-    hash, the key itself is never kept); one without, against its address. Each bucket
-    holds a minute's allowance and refills continuously. Limits are per process: with
-    several workers or instances the effective limit is that many times higher.
+    It is consulted by authentication (app.auth.service), which is the first point that
+    knows whether a key is real: a made-up key is charged to its address like no key at
+    all, so rotating tokens does not escape the address limit. Each bucket holds a
+    minute's allowance and refills continuously. Limits are per process.
     """
 
-    EXEMPT = ("/healthz", "/readyz", "/metrics")
     MAX_CLIENTS = 100_000
 
-    def __init__(self, app: ASGIApp, *, per_address: int, per_key: int) -> None:
-        self.app = app
+    def __init__(self, *, per_address: int, per_key: int) -> None:
         self.per_address = per_address
         self.per_key = per_key
         self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self.lock = threading.Lock()
 
     def _take(self, who: str, per_minute: int) -> float:
         """Take a token; return 0 if allowed, else the seconds until one is available."""
-        now = time.monotonic()
-        rate = per_minute / 60
-        tokens, stamp = self.buckets.pop(who, (float(per_minute), now))
-        tokens = min(float(per_minute), tokens + (now - stamp) * rate)
-        wait = 0.0
-        if tokens >= 1:
-            tokens -= 1
-        else:
-            wait = (1 - tokens) / rate
-        self.buckets[who] = (tokens, now)
-        if len(self.buckets) > self.MAX_CLIENTS:
-            self.buckets.popitem(last=False)
-        return wait
+        with self.lock:
+            now = time.monotonic()
+            rate = per_minute / 60
+            tokens, stamp = self.buckets.pop(who, (float(per_minute), now))
+            tokens = min(float(per_minute), tokens + (now - stamp) * rate)
+            wait = 0.0
+            if tokens >= 1:
+                tokens -= 1
+            else:
+                wait = (1 - tokens) / rate
+            self.buckets[who] = (tokens, now)
+            if len(self.buckets) > self.MAX_CLIENTS:
+                self.buckets.popitem(last=False)
+            return wait
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.EXEMPT:
-            await self.app(scope, receive, send)
-            return
-        authorization = Headers(scope=scope).get("authorization", "")
-        if authorization.lower().startswith("bearer ") and self.per_key:
-            digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()[:24]
-            who, limit, what = f"key:{digest}", self.per_key, "this API key"
-        elif self.per_address:
-            who, limit = f"addr:{(scope.get('client') or ('-',))[0]}", self.per_address
-            what = "your address"
-        else:
-            await self.app(scope, receive, send)
-            return
-        wait = self._take(who, limit)
+    def charge_address(self, address: str) -> None:
+        if self.per_address:
+            self._refuse(
+                self._take(f"addr:{address}", self.per_address), self.per_address, "your address"
+            )
+
+    def charge_key(self, name: str) -> None:
+        if self.per_key:
+            self._refuse(self._take(f"key:{name}", self.per_key), self.per_key, "this API key")
+
+    @staticmethod
+    def _refuse(wait: float, limit: int, what: str) -> None:
         if wait:
             retry = max(1, math.ceil(wait))
-            response = problem_response(
-                Request(scope),
+            raise ProblemError(
                 429,
                 f"Too many requests from {what}: the limit is {limit} a minute. "
                 f"Retry after {retry} s.",
                 code="rate_limited",
                 headers={"Retry-After": str(retry)},
             )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)

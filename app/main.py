@@ -17,9 +17,9 @@ from app.api.policy import ApiPolicyMiddleware
 from app.api.v1 import router as v1_router
 from app.caching import ETagMiddleware, ResponseCacheMiddleware
 from app.config import Settings, get_settings
-from app.db import make_engine
+from app.db import WriteGate, make_engine
 from app.errors import install_error_handlers, problem_response, problem_responses
-from app.limits import RateLimitMiddleware, RequestGuardMiddleware
+from app.limits import RateLimiter, RequestGuardMiddleware
 from app.migrations import current_revision, head_revision
 from app.observability import Metrics, RequestContextMiddleware, configure_logging
 from app.openapi import install_openapi
@@ -92,6 +92,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.write_gate = WriteGate(timeout_s=30)
+    app.state.rate_limiter = RateLimiter(
+        per_address=settings.rate_limit_per_address, per_key=settings.rate_limit_per_key
+    )
     configure_logging("debug" if settings.debug else settings.log_level)
 
     install_error_handlers(app)
@@ -126,11 +130,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(
-        RateLimitMiddleware,
-        per_address=settings.rate_limit_per_address,
-        per_key=settings.rate_limit_per_key,
-    )
     app.add_middleware(ApiPolicyMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, log_requests=settings.access_log)
     app.include_router(v1_router)

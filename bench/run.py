@@ -24,10 +24,17 @@ What it does, in order:
    and "cache off" (a second process with ECONFACTS_RESPONSE_CACHE_MB=0), which is the
    cost of actually answering the query.
 4. Measures the floor (bench/floor.py: uvicorn sending the filtered list's exact bytes),
-   Datasette on the same SQLite file with the equivalent query, the filtered list at
-   10,000 facts, the service's RSS after its load, and whether the dossier of the busiest
-   pair answers at all.
-5. Prints a table and PASS/FAIL per target, and writes bench/results/<UTC time>.json.
+   Datasette on the same SQLite file with the equivalent query (immutable mode, suggested
+   facets off: Datasette at its fastest for read-only data), the filtered list at 10,000
+   facts, the service's RSS after its load, and whether the dossier of the busiest pair
+   answers at all (it is benchmarked on a typical pair).
+5. Measures the comparisons the targets rest on (filtered list with and without the
+   cache, floor, Datasette, 10k facts) a second time; tables and targets use the better
+   round, so a burst of other work on the machine does not decide a PASS or FAIL. All
+   servers run from the start, idle while another is measured; before each wrk run the
+   bench waits until none of them uses CPU.
+6. Prints a table and PASS/FAIL per target, and writes bench/results/<UTC time>.json
+   (every wrk run with its raw output, the load average before it, and the RSS after it).
 
 Every process it starts runs in its own process group and is stopped on the way out,
 whether the run succeeds, fails or is interrupted.
@@ -191,17 +198,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_idle(server: Server, limit_s: float = 60) -> float:
-    """Wait until the server stops using CPU (left-over requests of a previous run)."""
+def wait_idle(servers: list[Server], limit_s: float = 60) -> float:
+    """Wait until none of our servers uses CPU (left-over requests of a previous run)."""
     started = time.monotonic()
-    with contextlib.suppress(OSError):
-        last = cpu_seconds(server.pid)
-        while time.monotonic() - started < limit_s:
-            time.sleep(0.25)
-            now = cpu_seconds(server.pid)
-            if now - last < 0.02:
-                break
-            last = now
+
+    def busy() -> float:
+        total = 0.0
+        for server in servers:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                total += cpu_seconds(server.pid)
+        return total
+
+    last = busy()
+    while time.monotonic() - started < limit_s:
+        time.sleep(0.25)
+        now = busy()
+        if now - last < 0.02:
+            break
+        last = now
     return time.monotonic() - started
 
 
@@ -432,7 +446,9 @@ uvicorn.run(ds.app(), host="127.0.0.1", port=int(sys.argv[2]), workers=1,
 @dataclass
 class Bench:
     duration: int
+    servers: list[Server]
     runs: list[dict[str, Any]] = field(default_factory=list)
+    round: int = 1
 
     def measure(
         self,
@@ -454,10 +470,11 @@ class Bench:
                 raise RuntimeError(f"{config} {endpoint}: {url} answered {status}, not {expect}")
             size = len(body)
         for connections in CONNECTIONS:
-            idle_wait = wait_idle(server)
+            idle_wait = wait_idle(self.servers)
             load_before = os.getloadavg()[0]
             result = run_wrk(url, connections, self.duration, headers)
             row = {
+                "round": self.round,
                 "config": config,
                 "endpoint": endpoint,
                 "url": url,
@@ -480,14 +497,25 @@ class Bench:
             )
 
     def get(self, config: str, endpoint: str, connections: int) -> dict[str, Any] | None:
+        """The best run (highest req/s) of an endpoint, over the rounds that measured it."""
+        rows = [
+            row
+            for row in self.runs
+            if (row["config"], row["endpoint"], row["connections"])
+            == (config, endpoint, connections)
+        ]
+        return max(rows, key=lambda row: row["rps"] or 0.0) if rows else None
+
+    def best(self) -> list[dict[str, Any]]:
+        """The best run of every (config, endpoint, connections), in the order first measured."""
+        seen: dict[tuple[str, str, int], None] = {}
         for row in self.runs:
-            if (row["config"], row["endpoint"], row["connections"]) == (
-                config,
-                endpoint,
-                connections,
-            ):
-                return row
-        return None
+            seen.setdefault((row["config"], row["endpoint"], row["connections"]), None)
+        return [row for key in seen if (row := self.get(*key)) is not None]
+
+    def rounds(self, row: dict[str, Any]) -> int:
+        key = (row["config"], row["endpoint"], row["connections"])
+        return sum((r["config"], r["endpoint"], r["connections"]) == key for r in self.runs)
 
 
 def errors_note(row: dict[str, Any]) -> str:
@@ -546,30 +574,19 @@ def service_urls(server: Server, data: dict[str, Any], as_of: str) -> dict[str, 
     }
 
 
-def bench_service(
-    bench: Bench, server: Server, config: str, urls: dict[str, str], data: dict[str, Any]
-) -> None:
+def bench_service(bench: Bench, server: Server, config: str, urls: dict[str, str]) -> None:
+    """Every service endpoint but the dossier (measured last; see main)."""
     etag = fetch(server.url(urls["filtered"]))[1]["etag"]
-    pages = f"page {urls['deep_page_number']}"
-    dossier = f"dossier {data['median_pair']} ({data['median_pair_facts']} facts)"
     plan = [
         ("filtered list", urls["filtered"], {}, 200),
         ("fact by id", urls["item"], {}, 200),
-        (f"deep page ({pages})", urls["deep"], {}, 200),
+        (f"deep page (page {urls['deep_page_number']})", urls["deep"], {}, 200),
         ("as_of a month ago", urls["as_of"], {}, 200),
         ("conditional GET (304)", urls["filtered"], {"If-None-Match": etag}, 304),
-        # Last: with the cache off, its 32-connection run leaves the server busy.
-        (dossier, urls["dossier"], {}, 200),
     ]
     for endpoint, path, headers, expect in plan:
         bench.measure(
-            server,
-            config=config,
-            endpoint=endpoint,
-            path=path,
-            headers=headers,
-            expect=expect,
-            warmup=1 if endpoint == dossier else 3,
+            server, config=config, endpoint=endpoint, path=path, headers=headers, expect=expect
         )
 
 
@@ -666,10 +683,13 @@ def check_targets(
         row = bench.get(config, endpoint, c)
         return row["rps"] if row else None
 
-    def per_conns(values: dict[int, float | None], limit: float, unit: str = "x") -> Target:
-        shown = ", ".join(f"{fmt(v)}{unit} at c={c}" for c, v in values.items())
+    def per_conns(values: dict[int, float | None], limit: float, share: bool = False) -> Target:
+        def show(v: float | None) -> str:
+            return f"{fmt(v and v * 100, 1)}%" if share else f"{fmt(v)}x"
+
+        shown = ", ".join(f"{show(v)} at c={c}" for c, v in values.items())
         passed = all(v is not None and v >= limit for v in values.values())
-        return Target("", passed, f"{shown} (need >= {limit}{unit})", dict(values))
+        return Target("", passed, f"{shown} (need >= {show(limit)})", dict(values))
 
     for config in ("cache on", "cache off"):
         if backend == "sqlite":
@@ -684,12 +704,13 @@ def check_targets(
         t = per_conns(
             {c: ratio(rps(config, "filtered list", c), floor[c]) for c in CONNECTIONS},
             TARGETS["floor_share"],
+            share=True,
         )
         t.name = f"filtered list >= 8% of floor [{config}]"
         targets.append(t)
 
     for config in ("cache on", "cache off"):
-        rows = [r for r in bench.runs if r["config"] == config and r["connections"] == 32]
+        rows = [r for r in bench.best() if r["config"] == config and r["connections"] == 32]
         worst = max(rows, key=lambda r: p99_bound(r) or 0.0)
         over = [r["endpoint"] for r in rows if (p99_bound(r) or 0.0) > TARGETS["p99_32_ms"]]
         filtered = bench.get(config, "filtered list", 32)
@@ -715,11 +736,12 @@ def check_targets(
         t = per_conns(
             {c: ratio(rps("cache on", endpoint, c), floor[c]) for c in CONNECTIONS},
             TARGETS["cached_floor_share"],
+            share=True,
         )
         t.name = f"{label} >= 30% of floor [cache on]"
         targets.append(t)
 
-    for config in ("cache off", "cache on"):
+    for config in ("cache off",):  # with the cache on, both pages are cache hits
         deep_endpoint = next(r["endpoint"] for r in bench.runs if r["endpoint"].startswith("deep"))
         first, deep = bench.get(config, "filtered list", 1), bench.get(config, deep_endpoint, 1)
         cost = ratio(first and first["rps"], deep and deep["rps"])
@@ -787,21 +809,81 @@ def print_table(bench: Bench, backend: str) -> None:
     )
     print("\n" + header)
     print("-" * len(header))
-    for row in bench.runs:
+    for row in bench.best():
         c = row["connections"]
         vs_floor = ratio(row["rps"], floor[c]) if row["config"] != "floor" else None
         vs_ds = None
         if row["endpoint"] == "filtered list" and backend == "sqlite":
             vs_ds = ratio(row["rps"], datasette[c])
+        rounds = bench.rounds(row)
         print(
             f"{row['config']:<22} {row['endpoint']:<34} {c:>5} {fmt(row['rps'], 1):>10} "
             f"{fmt(row['p50_ms']):>9} {fmt(row['p99_ms']):>9} "
             f"{(fmt(vs_floor, 3) if vs_floor else '-'):>9} "
-            f"{(fmt(vs_ds, 2) + 'x' if vs_ds else '-'):>12}{errors_note(row)}"
+            f"{(fmt(vs_ds, 2) + 'x' if vs_ds else '-'):>12}"
+            f"{f'  (best of {rounds})' if rounds > 1 else ''}{errors_note(row)}"
         )
 
 
-# --- main -----------------------------------------------------------------------------------
+def start_service(
+    processes: Processes, name: str, url: str, secret: str, cache_mb: int | None
+) -> Server:
+    port = free_port()
+    command = uvicorn_command("app.asgi:app", port)
+    return processes.start(name, command, service_env(url, secret, cache_mb), "/healthz", port)
+
+
+def start_floor(processes: Processes, body: bytes, content_type: str) -> Server:
+    """bench/floor.py serving exactly `body`."""
+    body_file = VAR / "floor-body.json"
+    body_file.write_bytes(body)
+    port = free_port()
+    floor = processes.start(
+        "floor",
+        uvicorn_command("floor:app", port, "--app-dir", str(ROOT / "bench")),
+        clean_env(BENCH_FLOOR_BODY=str(body_file), BENCH_FLOOR_CONTENT_TYPE=content_type),
+        "/",
+        port,
+    )
+    if fetch(floor.url("/"))[2] != body:
+        raise RuntimeError("the floor does not serve the filtered list's bytes")
+    return floor
+
+
+def start_datasette(
+    processes: Processes, sqlite_path: Path, data: dict[str, Any], report: dict[str, Any]
+) -> tuple[Server, str]:
+    """Datasette on the same file, and its query for the filtered list's rows.
+
+    The filters are the service's: the pair, the kind, current revisions
+    (`valid_to IS NULL`) and published ones (the service's default status), newest first.
+    """
+    port = free_port()
+    server = processes.start(
+        "Datasette",
+        [PYTHON, "-c", DATASETTE, str(sqlite_path), str(port)],
+        clean_env(),
+        "/-/versions.json",
+        port,
+    )
+    query = urlencode(
+        {
+            "_shape": "array",
+            "pair_key": data["filtered_pair"],
+            "kind": "trade_turnover",
+            "valid_to__isnull": "1",
+            "status": "published",
+            "_size": "50",
+            "_sort_desc": "sort_date",
+        }
+    )
+    path = f"/{sqlite_path.stem}/fact.json?{query}"
+    rows = json.loads(fetch(server.url(path))[2])
+    report["datasette"] = {"path": path, "rows": len(rows), "mode": DATASETTE_MODE}
+    print(f"  Datasette {path}: {len(rows)} rows")
+    if not 40 <= len(rows) <= 50:
+        raise RuntimeError(f"Datasette returned {len(rows)} rows, expected ~50")
+    return server, path
 
 
 def busy_warning() -> None:
@@ -832,7 +914,7 @@ def main() -> int:
     began = time.monotonic()
     started_at = datetime.now(UTC)
     processes = Processes()
-    bench = Bench(args.duration)
+    bench = Bench(args.duration, processes.servers)
     pg = Postgres(POSTGRES_SERVER) if args.db == "postgres" else None
     secret = secrets.token_urlsafe(32)
     report: dict[str, Any] = {
@@ -867,110 +949,66 @@ def main() -> int:
         report["data"] = data
         as_of = (started_at - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-        # 2-3. The service, as configured by default (response cache on).
-        port = free_port()
-        server = processes.start(
-            "service (cache on)",
-            uvicorn_command("app.asgi:app", port),
-            service_env(url, secret, None),
-            "/healthz",
-            port,
-        )
-        startup = {"cache on": server.startup_s}
-        urls = service_urls(server, data, as_of)
+        # 2. The servers. Start-up of the default configuration is timed first, alone.
+        on = start_service(processes, "service (cache on)", url, secret, None)
+        startup = {"cache on": on.startup_s}
+        urls = service_urls(on, data, as_of)
         report["urls"] = urls
         print(
-            f"  start-up {server.startup_s:.2f} s; filtered list {urls['filtered']} "
+            f"  start-up {on.startup_s:.2f} s; filtered list {urls['filtered']} "
             f"({urls['filtered_items']} items)"
         )
-        _, _, body = fetch(server.url(urls["filtered"]))
-        bench_service(bench, server, "cache on", urls, data)
-        rss = {"cache on": rss_mb(server.pid)}
-        dossier_busiest = probe(server, urls["dossier_busiest"])
-        print(f"  dossier of the busiest pair: {dossier_busiest}")
-        processes.stop(server)
-
-        # 4a. The floor: the filtered list's bytes, from uvicorn alone.
-        body_file = VAR / "floor-body.json"
-        body_file.write_bytes(body)
-        port = free_port()
-        floor = processes.start(
-            "floor",
-            uvicorn_command("floor:app", port, "--app-dir", str(ROOT / "bench")),
-            clean_env(
-                BENCH_FLOOR_BODY=str(body_file), BENCH_FLOOR_CONTENT_TYPE=urls["content_type"]
-            ),
-            "/",
-            port,
-        )
-        if fetch(floor.url("/"))[2] != body:
-            raise RuntimeError("the floor does not serve the filtered list's bytes")
-        bench.measure(floor, config="floor", endpoint="fixed bytes", path=urls["filtered"])
-        processes.stop(floor)
-
-        # 4b. Datasette on the same file, the equivalent query.
+        body = fetch(on.url(urls["filtered"]))[2]
+        floor = start_floor(processes, body, urls["content_type"])
+        datasette = None
         if sqlite_path is not None:
-            port = free_port()
-            ds = processes.start(
-                "Datasette",
-                [PYTHON, "-c", DATASETTE, str(sqlite_path), str(port)],
-                clean_env(),
-                "/-/versions.json",
-                port,
-            )
-            startup["Datasette"] = ds.startup_s
-            query = urlencode(
-                {
-                    "_shape": "array",
-                    "pair_key": data["filtered_pair"],
-                    "kind": "trade_turnover",
-                    "valid_to__isnull": "1",
-                    "status": "published",
-                    "_size": "50",
-                    "_sort_desc": "sort_date",
-                }
-            )
-            ds_path = f"/{sqlite_path.stem}/fact.json?{query}"
-            ds_rows = json.loads(fetch(ds.url(ds_path))[2])
-            report["datasette"] = {"path": ds_path, "rows": len(ds_rows), "mode": DATASETTE_MODE}
-            print(f"  Datasette {ds_path}: {len(ds_rows)} rows")
-            if not 40 <= len(ds_rows) <= 50:
-                raise RuntimeError(f"Datasette returned {len(ds_rows)} rows, expected ~50")
-            bench.measure(ds, config="Datasette", endpoint="equivalent query", path=ds_path)
-            processes.stop(ds)
-
-        # 3'. The service with the response cache off: the cost of answering.
-        port = free_port()
-        server = processes.start(
-            "service (cache off)",
-            uvicorn_command("app.asgi:app", port),
-            service_env(url, secret, 0),
-            "/healthz",
-            port,
-        )
-        startup["cache off"] = server.startup_s
-        bench_service(bench, server, "cache off", urls, data)
-        rss["cache off"] = rss_mb(server.pid)
-        processes.stop(server)
-
-        # 4c. The filtered list at 10,000 facts (cache off), for the scale target.
+            datasette, ds_path = start_datasette(processes, sqlite_path, data, report)
+            startup["Datasette"] = datasette.startup_s
+        off = start_service(processes, "service (cache off)", url, secret, 0)
+        startup["cache off"] = off.startup_s
         small_data = describe(small_url)
         report["data_small"] = small_data
-        port = free_port()
-        server = processes.start(
-            "service 10k (cache off)",
-            uvicorn_command("app.asgi:app", port),
-            service_env(small_url, secret, 0),
-            "/healthz",
-            port,
-        )
-        startup["10k cache off"] = server.startup_s
+        small = start_service(processes, "service 10k (cache off)", small_url, secret, 0)
+        startup["10k cache off"] = small.startup_s
         a, b = small_data["filtered_pair"].split("-")
-        path = "/v1/facts?" + urlencode({"country": a, "counterpart": b, "kind": "trade_turnover"})
-        bench.measure(
-            server, config=f"{SMALL // 1000}k facts, cache off", endpoint="filtered list", path=path
+        small_path = "/v1/facts?" + urlencode(
+            {"country": a, "counterpart": b, "kind": "trade_turnover"}
         )
-        processes.stop(server)
+        small_config = f"{SMALL // 1000}k facts, cache off"
+
+        # 3. Round 1: every endpoint of every server (the others idle meanwhile).
+        bench_service(bench, on, "cache on", urls)
+        bench.measure(floor, config="floor", endpoint="fixed bytes", path=urls["filtered"])
+        if datasette is not None:
+            bench.measure(datasette, config="Datasette", endpoint="equivalent query", path=ds_path)
+        bench_service(bench, off, "cache off", urls)
+        bench.measure(small, config=small_config, endpoint="filtered list", path=small_path)
+
+        # Round 2: the comparisons the targets rest on, again; each target uses the best
+        # round, so a burst of other work on the machine does not decide a PASS or FAIL.
+        bench.round = 2
+        bench.measure(on, config="cache on", endpoint="filtered list", path=urls["filtered"])
+        bench.measure(floor, config="floor", endpoint="fixed bytes", path=urls["filtered"])
+        if datasette is not None:
+            bench.measure(datasette, config="Datasette", endpoint="equivalent query", path=ds_path)
+        bench.measure(off, config="cache off", endpoint="filtered list", path=urls["filtered"])
+        bench.measure(small, config=small_config, endpoint="filtered list", path=small_path)
+
+        # 4. The dossier last: uncached at 32 connections it leaves a queue of slow requests.
+        bench.round = 1
+        dossier = f"dossier {data['median_pair']} ({data['median_pair_facts']} facts)"
+        for server, config in ((on, "cache on"), (off, "cache off")):
+            bench.measure(server, config=config, endpoint=dossier, path=urls["dossier"], warmup=1)
+        rss = {
+            config: max(r["rss_mb_after"] for r in bench.runs if r["config"] == config)
+            for config in ("cache on", "cache off")
+        }
+        for server in list(processes.servers):
+            if server is not on:
+                processes.stop(server)
+        dossier_busiest = probe(on, urls["dossier_busiest"])
+        print(f"  dossier of the busiest pair: {dossier_busiest}")
+        processes.stop_all()
 
         # 5. Report.
         report["startup_s"] = startup
@@ -991,11 +1029,17 @@ def main() -> int:
         report["targets"] = [t.__dict__ for t in targets]
         report["ratio_vs_datasette"] = _ratios(bench, "Datasette", "equivalent query", args.db)
         report["ratio_vs_floor"] = _ratios(bench, "floor", "fixed bytes", args.db)
+        report["completed"] = True
         return 0
+    except BaseException as exc:
+        report["completed"] = False
+        report["error"] = f"{type(exc).__name__}: {exc}"
+        raise
     finally:
         processes.stop_all()
         if pg is not None:
             pg.drop_all()
+        report["best"] = [{k: v for k, v in r.items() if k != "wrk_output"} for r in bench.best()]
         report["runs"] = bench.runs
         report["finished_at"] = datetime.now(UTC).isoformat()
         report["elapsed_s"] = round(time.monotonic() - began, 1)

@@ -90,8 +90,8 @@ def get_agreement(
 def create_agreement(
     request: Request,
     body: AgreementCreate,
-    session: WriteSessionDep,
     caller: WriterDep,
+    session: WriteSessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     def produce() -> JSONResponse:
@@ -112,8 +112,8 @@ def create_agreement(
 def update_agreement(
     agreement_id: AgreementId,
     body: AgreementUpdate,
-    session: WriteSessionDep,
     caller: WriterDep,
+    session: WriteSessionDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     current = service.get_agreement_row(session, agreement_id=agreement_id)
@@ -133,8 +133,8 @@ def update_agreement(
 def retract_agreement(
     agreement_id: AgreementId,
     body: ReasonIn,
-    session: WriteSessionDep,
     caller: WriterDep,
+    session: WriteSessionDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     current = service.get_agreement_row(session, agreement_id=agreement_id)

@@ -10,6 +10,7 @@ from app.entities.schemas import EntityRef
 from app.facts.models import Status
 from app.facts.schemas import AsOf, ClaimedBy, Evidence, EvidenceIn, FactTime, Strict, TimeIn
 from app.pagination import ListQuery
+from app.search import check_words
 from app.timeframes import TimeWindow
 
 AGREEMENT_EXAMPLE: dict[str, Any] = {
@@ -81,6 +82,8 @@ class AgreementQuery(ListQuery, TimeWindow, AsOf):
     speaker: str | None = Field(None, description="Entity id of who reported it.")
     source: str | None = Field(None, description="Source id.")
     q: str | None = Field(None, min_length=1, max_length=200)
+
+    _words = field_validator("q")(check_words)
     status: list[Status] = Field(default_factory=lambda: [Status.published])
     sort: Literal["date", "-date", "id", "-id"] = "-date"
 

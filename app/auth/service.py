@@ -103,7 +103,14 @@ def require_scope(needed: Scope) -> Callable[..., Awaitable[Caller]]:
         # Async, so an anonymous read costs no trip through the thread pool; only a key
         # lookup (a database read) goes there.
         settings = request.app.state.settings
+        limiter = request.app.state.rate_limiter
+        # Routes may check a scope twice (the router's read check, then write): charge once.
+        charge = not getattr(request.state, "rate_charged", False)
+        request.state.rate_charged = True
+        address = request.client.host if request.client else "-"
         if credentials is None:
+            if charge:
+                limiter.charge_address(address)
             if needed is Scope.read and not settings.require_key_for_reads:
                 return ANONYMOUS
             raise _unauthorized(
@@ -112,7 +119,11 @@ def require_scope(needed: Scope) -> Callable[..., Awaitable[Caller]]:
             )
         caller = await run_in_threadpool(_lookup, request.app.state.engine, credentials.credentials)
         if caller is None:
+            if charge:
+                limiter.charge_address(address)
             raise _unauthorized("The API key is not valid (unknown, malformed or revoked).")
+        if charge:
+            limiter.charge_key(caller.name)
         if caller.scope.level < needed.level:
             raise ProblemError(
                 403,

@@ -72,8 +72,8 @@ def get_entity(
 def create_entity(
     request: Request,
     body: EntityCreate,
-    session: WriteSessionDep,
     caller: WriterDep,
+    session: WriteSessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     def produce() -> JSONResponse:
@@ -94,8 +94,8 @@ def create_entity(
 def update_entity(
     entity_id: EntityId,
     body: EntityUpdate,
-    session: WriteSessionDep,
     caller: WriterDep,
+    session: WriteSessionDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     require_if_match(if_match, service.get_entity(session, entity_id=entity_id))

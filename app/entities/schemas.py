@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.countries import normalise_country_code
 from app.entities.models import EntityKind
 from app.pagination import ListQuery
+from app.search import check_words
 from app.strict import Strict
 
 
@@ -75,9 +76,14 @@ class EntityQuery(ListQuery):
     )
     name: str | None = Field(
         None,
-        description="Case-insensitive substring of the name or an alias.",
+        min_length=1,
+        max_length=200,
+        description="Words (at most 10) that must all appear in the name or an alias, "
+        "case-insensitive.",
         examples=["Alizadeh"],
     )
+
+    _words = field_validator("name")(check_words)
 
     @field_validator("code")
     @classmethod

@@ -95,7 +95,9 @@ def list_entities(
         stmt = stmt.where(col(Entity.code) == query.code)
     if query.name:
         stmt = stmt.where(
-            all_words_match(query.name, col(Entity.name), cast(col(Entity.aliases), Text))
+            all_words_match(
+                query.name, col(Entity.name), literal_only=cast(col(Entity.aliases), Text)
+            )
         )
     rows, next_cursor = keyset_page(
         session,

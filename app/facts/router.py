@@ -116,8 +116,8 @@ def get_fact(
 def create_fact(
     request: Request,
     body: FactCreate,
-    session: WriteSessionDep,
     caller: WriterDep,
+    session: WriteSessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     def produce() -> JSONResponse:
@@ -140,8 +140,8 @@ def create_fact(
 def update_fact(
     fact_id: FactId,
     body: FactUpdate,
-    session: WriteSessionDep,
     caller: WriterDep,
+    session: WriteSessionDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     current = service.get_fact_row(session, fact_id=fact_id)
@@ -162,8 +162,8 @@ def _status_route(action: Action, summary: str, description: str) -> None:
     def change(
         fact_id: FactId,
         body: ReasonIn,
-        session: WriteSessionDep,
         caller: WriterDep,
+        session: WriteSessionDep,
         if_match: IfMatch = None,
     ) -> JSONResponse:
         current = service.get_fact_row(session, fact_id=fact_id)

@@ -11,8 +11,12 @@ from app.countries import normalise_country_code
 from app.entities.schemas import EntityRef
 from app.facts.models import Comparator, Direction, FactKind, Status, TimeType
 from app.pagination import ListQuery
+from app.search import check_words
 from app.strict import Strict
 from app.timeframes import Precision, ReducedDate, TimeWindow
+
+MAX_FIGURE = Decimal(10) ** 24
+"""The largest figure a fact can hold (Numeric(30, 6)); filters beyond it are refused."""
 
 
 class Quantity(BaseModel):
@@ -205,12 +209,16 @@ class FactFilters(TimeWindow, AsOf):
         "billion` matches value_min=3000000000. Facts without a figure are left out.",
         examples=["3000000000"],
         allow_inf_nan=False,
+        ge=-MAX_FIGURE,
+        le=MAX_FIGURE,
     )
     value_max: Decimal | None = Field(
         None,
         description="Keep facts whose implied interval starts at or below this value: "
         "`nearly $1 billion` matches value_max=1000000000.",
         allow_inf_nan=False,
+        ge=-MAX_FIGURE,
+        le=MAX_FIGURE,
     )
     unit: str | None = Field(None, description="Unit of the figure: USD, documents, rank...")
     comparator: Comparator | None = None
@@ -226,6 +234,8 @@ class FactFilters(TimeWindow, AsOf):
         "(case-insensitive).",
         examples=["investment"],
     )
+
+    _words = field_validator("q")(check_words)
 
     @field_validator("country")
     @classmethod

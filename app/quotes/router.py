@@ -82,8 +82,8 @@ def get_quote(
 def create_quote(
     request: Request,
     body: QuoteCreate,
-    session: WriteSessionDep,
     caller: WriterDep,
+    session: WriteSessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     def produce() -> JSONResponse:
@@ -104,8 +104,8 @@ def create_quote(
 def update_quote(
     quote_id: QuoteId,
     body: QuoteUpdate,
-    session: WriteSessionDep,
     caller: WriterDep,
+    session: WriteSessionDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     current = service.get_quote_row(session, quote_id=quote_id)
@@ -126,8 +126,8 @@ def _status_route(action: Action, summary: str, description: str) -> None:
     def change(
         quote_id: QuoteId,
         body: ReasonIn,
-        session: WriteSessionDep,
         caller: WriterDep,
+        session: WriteSessionDep,
         if_match: IfMatch = None,
     ) -> JSONResponse:
         current = service.get_quote_row(session, quote_id=quote_id)

@@ -10,6 +10,7 @@ from app.entities.schemas import EntityRef
 from app.facts.models import Status
 from app.facts.schemas import AsOf, ClaimedBy, Evidence, EvidenceIn, Strict
 from app.pagination import ListQuery
+from app.search import check_words
 from app.timeframes import ReducedDate, TimeWindow
 
 QUOTE_EXAMPLE: dict[str, Any] = {
@@ -70,6 +71,8 @@ class QuoteQuery(ListQuery, TimeWindow, AsOf):
     q: str | None = Field(
         None, min_length=1, max_length=200, description="Words that must all appear in the quote."
     )
+
+    _words = field_validator("q")(check_words)
     status: list[Status] = Field(
         default_factory=lambda: [Status.published], description="Repeatable; default published."
     )
@@ -101,7 +104,7 @@ class QuoteCreate(Strict):
                     "evidence": {
                         "source_id": "trend-4036385",
                         "start": 1069,
-                        "end": 1228,
+                        "end": 1229,
                         "text": "Notably, in 2019, at the Beijing International Forum, ten "
                         "documents covering the economy, industry, and investment sectors were "
                         "signed between the two countries",

@@ -98,8 +98,8 @@ def get_source(
 def ingest_source(
     request: Request,
     body: SourceCreate,
-    session: WriteSessionDep,
     caller: WriterDep,
+    session: WriteSessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     def produce() -> JSONResponse:
@@ -133,8 +133,8 @@ def ingest_source(
 def update_source(
     source_id: SourceId,
     body: SourceUpdate,
-    session: WriteSessionDep,
     caller: WriterDep,
+    session: WriteSessionDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     require_if_match(if_match, service.get_source(session, source_id=source_id))
