@@ -176,8 +176,6 @@ JSON_LD_RESPONSE = {
 
 
 def jsonld_response(document: dict[str, Any]) -> Response:
-    import json
-
     return Response(
         json.dumps(document, ensure_ascii=False, default=str),
         media_type=JSON_LD,

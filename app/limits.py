@@ -27,11 +27,12 @@ class RequestGuardMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and "\x00" in scope["path"]:
+            # No id contains a NUL, so nothing is there (and PostgreSQL cannot even look).
             response = problem_response(
                 Request(scope),
-                400,
-                "A NUL character is not allowed in a path.",
-                code="invalid_path",
+                404,
+                "Nothing here: a path cannot contain a NUL character.",
+                code="not_found",
             )
             await response(scope, receive, send)
             return
