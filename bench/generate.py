@@ -17,20 +17,25 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pycountry
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
+from sqlmodel import Session
 
 from app.config import Settings
 from app.db import make_engine
-from app.facts.quantity import implied_interval
 from app.facts.models import Comparator, pair_key
+from app.facts.quantity import implied_interval
 from app.migrations import upgrade
 from app.seed.loader import load_seed
 from app.tables import Change, Entity, Fact, Quote, QuoteMention, Source
-from sqlmodel import Session
 
 KINDS = [
-    ("investment", 0.2), ("trade_turnover", 0.25), ("trade_growth", 0.1), ("partner_rank", 0.05),
-    ("agreement", 0.2), ("diplomatic_event", 0.15), ("relationship_status", 0.05),
+    ("investment", 0.2),
+    ("trade_turnover", 0.25),
+    ("trade_growth", 0.1),
+    ("partner_rank", 0.05),
+    ("agreement", 0.2),
+    ("diplomatic_event", 0.15),
+    ("relationship_status", 0.05),
 ]
 COMPARATORS = [("exact", 0.4), ("approx", 0.3), ("more_than", 0.2), ("at_most", 0.1)]
 HEDGES = {"exact": None, "approx": "nearly", "more_than": "more than", "at_most": "up to"}
@@ -55,15 +60,32 @@ def generate(database_url: str, facts: int, seed: int = 7, batch: int = 5000) ->
         conn.execute(
             insert(Entity),
             [
-                {"id": c, "kind": "country", "name": pycountry.countries.get(alpha_3=c).name,
-                 "code": c, "aliases": [], "revision": 1, "updated_at": now}
-                for c in countries if c not in existing
+                {
+                    "id": c,
+                    "kind": "country",
+                    "name": pycountry.countries.get(alpha_3=c).name,
+                    "code": c,
+                    "aliases": [],
+                    "revision": 1,
+                    "updated_at": now,
+                }
+                for c in countries
+                if c not in existing
             ],
         )
         conn.execute(
             insert(Entity),
-            [{"id": f"bench-person-{i}", "kind": "person", "name": f"Bench Person {i}",
-              "aliases": [], "revision": 1, "updated_at": now} for i in range(200)],
+            [
+                {
+                    "id": f"bench-person-{i}",
+                    "kind": "person",
+                    "name": f"Bench Person {i}",
+                    "aliases": [],
+                    "revision": 1,
+                    "updated_at": now,
+                }
+                for i in range(200)
+            ],
         )
     # A few pairs carry most facts: Zipf-like weights over all pairs.
     pairs = [(a, b) for i, a in enumerate(countries) for b in countries[i + 1 :]]
@@ -76,8 +98,6 @@ def generate(database_url: str, facts: int, seed: int = 7, batch: int = 5000) ->
     source_rows: list[dict] = []
     quote_rows: list[dict] = []
     mention_rows: list[dict] = []
-    source_text = ""
-    source_id = ""
     source_parts: list[str] = []
     pending_facts: list[dict] = []
 
@@ -103,12 +123,22 @@ def generate(database_url: str, facts: int, seed: int = 7, batch: int = 5000) ->
         sid = f"bench-source-{counts['sources']}"
         counts["sources"] += 1
         published = date(2025, 1, 1) - timedelta(days=rng.randrange(3650))
-        source_rows.append({
-            "id": sid, "outlet_id": "trend", "url": None, "title": f"Bench article {sid}",
-            "published": published, "dateline": "Baku", "language": "en", "text": body,
-            "sha256": hashlib.sha256(body.encode()).hexdigest(), "created_at": now,
-            "revision": 1, "updated_at": now,
-        })
+        source_rows.append(
+            {
+                "id": sid,
+                "outlet_id": "trend",
+                "url": None,
+                "title": f"Bench article {sid}",
+                "published": published,
+                "dateline": "Baku",
+                "language": "en",
+                "text": body,
+                "sha256": hashlib.sha256(body.encode()).hexdigest(),
+                "created_at": now,
+                "revision": 1,
+                "updated_at": now,
+            }
+        )
         for row in pending_facts:
             row["source_id"] = sid
             fact_rows.append(row)
@@ -138,50 +168,102 @@ def generate(database_url: str, facts: int, seed: int = 7, batch: int = 5000) ->
             created = now - timedelta(days=rng.randrange(1, 700), seconds=n)
             status = "retracted" if rng.random() < 0.02 else "published"
             base = {
-                "id": f"bench-fact-{n:07d}", "kind": kind, "statement": text_,
-                "subject_id": a, "counterpart_id": b, "pair_key": pair_key(a, b),
+                "id": f"bench-fact-{n:07d}",
+                "kind": kind,
+                "statement": text_,
+                "subject_id": a,
+                "counterpart_id": b,
+                "pair_key": pair_key(a, b),
                 "sort_date": date(year, 1, 1),
-                "direction": "subject_to_counterpart" if kind in ("investment", "partner_rank") else "bilateral",
-                "value": value if has_value else None, "unit": "USD" if has_value else None,
+                "direction": "subject_to_counterpart"
+                if kind in ("investment", "partner_rank")
+                else "bilateral",
+                "value": value if has_value else None,
+                "unit": "USD" if has_value else None,
                 "comparator": comparator if has_value else None,
                 "hedge": HEDGES[comparator] if has_value else None,
-                "value_low": low if has_value else None, "value_high": high if has_value else None,
+                "value_low": low if has_value else None,
+                "value_high": high if has_value else None,
                 "quantity_text": words if has_value else None,
-                "time_type": "period", "time_start": date(year, 1, 1),
-                "time_start_precision": "year", "time_end": date(2025, 4, 28),
-                "time_end_precision": "day", "time_text": f"since {year}",
-                "claimed_by_id": f"bench-person-{rng.randrange(200)}", "claimed_role": "MP",
-                "evidence_start": start, "evidence_end": start + len(text_), "evidence_text": text_,
+                "time_type": "period",
+                "time_start": date(year, 1, 1),
+                "time_start_precision": "year",
+                "time_end": date(2025, 4, 28),
+                "time_end_precision": "day",
+                "time_text": f"since {year}",
+                "claimed_by_id": f"bench-person-{rng.randrange(200)}",
+                "claimed_role": "MP",
+                "evidence_start": start,
+                "evidence_end": start + len(text_),
+                "evidence_text": text_,
                 "mentions": [],
-                "attributes": {"title": "Bench agreement", "parties": [a, b], "event": None,
-                               "documents": 2, "sectors": []} if kind == "agreement" else {},
-                "confidence": None, "created_at": created,
+                "attributes": {
+                    "title": "Bench agreement",
+                    "parties": [a, b],
+                    "event": None,
+                    "documents": 2,
+                    "sectors": [],
+                }
+                if kind == "agreement"
+                else {},
+                "confidence": None,
+                "created_at": created,
             }
             for r in range(1, revisions + 1):
                 valid_from = created + timedelta(days=30 * (r - 1))
                 last = r == revisions
-                row = {**base, "revision": r, "valid_from": valid_from,
-                       "valid_to": None if last else created + timedelta(days=30 * r),
-                       "action": "create" if r == 1 else "update", "actor": "bench",
-                       "reason": None if r == 1 else "correction",
-                       "status": status if last else "published"}
+                row = {
+                    **base,
+                    "revision": r,
+                    "valid_from": valid_from,
+                    "valid_to": None if last else created + timedelta(days=30 * r),
+                    "action": "create" if r == 1 else "update",
+                    "actor": "bench",
+                    "reason": None if r == 1 else "correction",
+                    "status": status if last else "published",
+                }
                 pending_facts.append(row)
-                change_rows.append({"resource": "fact", "resource_id": base["id"], "revision": r,
-                                    "action": row["action"], "actor": "bench", "at": valid_from})
+                change_rows.append(
+                    {
+                        "resource": "fact",
+                        "resource_id": base["id"],
+                        "revision": r,
+                        "action": row["action"],
+                        "actor": "bench",
+                        "at": valid_from,
+                    }
+                )
                 counts["revisions"] += 1
             counts["facts"] += 1
             if n % 10 == 0:
                 qid = f"bench-quote-{n:07d}"
-                quote_rows.append({
-                    "id": qid, "text": text_, "speaker_id": base["claimed_by_id"],
-                    "speaker_role": "MP", "said_to_id": "trend", "said_on": date(year, 6, 1),
-                    "said_on_precision": "day", "source_id": None,
-                    "evidence_start": start, "evidence_end": start + len(text_),
-                    "supports": [base["id"]], "status": "published", "confidence": None,
-                    "revision": 1, "valid_from": created, "valid_to": None, "action": "create",
-                    "actor": "bench", "reason": None, "created_at": created,
-                })
-                mention_rows.extend([{"quote_id": qid, "revision": 1, "entity_id": c} for c in (a, b)])
+                quote_rows.append(
+                    {
+                        "id": qid,
+                        "text": text_,
+                        "speaker_id": base["claimed_by_id"],
+                        "speaker_role": "MP",
+                        "said_to_id": "trend",
+                        "said_on": date(year, 6, 1),
+                        "said_on_precision": "day",
+                        "source_id": None,
+                        "evidence_start": start,
+                        "evidence_end": start + len(text_),
+                        "supports": [base["id"]],
+                        "status": "published",
+                        "confidence": None,
+                        "revision": 1,
+                        "valid_from": created,
+                        "valid_to": None,
+                        "action": "create",
+                        "actor": "bench",
+                        "reason": None,
+                        "created_at": created,
+                    }
+                )
+                mention_rows.extend(
+                    [{"quote_id": qid, "revision": 1, "entity_id": c} for c in (a, b)]
+                )
                 counts["quotes"] += 1
             if len(source_parts) >= 20:
                 close_source(conn)

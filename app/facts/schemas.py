@@ -16,7 +16,7 @@ from app.strict import Strict
 from app.timeframes import Precision, ReducedDate, TimeWindow
 
 MAX_FIGURE = Decimal(10) ** 24
-"""The largest figure a fact can hold (Numeric(30, 6)); filters beyond it are refused."""
+"""The largest figure a fact can hold (Numeric(30, 6))."""
 
 
 class Quantity(BaseModel):
@@ -209,16 +209,12 @@ class FactFilters(TimeWindow, AsOf):
         "billion` matches value_min=3000000000. Facts without a figure are left out.",
         examples=["3000000000"],
         allow_inf_nan=False,
-        ge=-MAX_FIGURE,
-        le=MAX_FIGURE,
     )
     value_max: Decimal | None = Field(
         None,
         description="Keep facts whose implied interval starts at or below this value: "
         "`nearly $1 billion` matches value_max=1000000000.",
         allow_inf_nan=False,
-        ge=-MAX_FIGURE,
-        le=MAX_FIGURE,
     )
     unit: str | None = Field(None, description="Unit of the figure: USD, documents, rank...")
     comparator: Comparator | None = None
@@ -236,6 +232,15 @@ class FactFilters(TimeWindow, AsOf):
     )
 
     _words = field_validator("q")(check_words)
+
+    @field_validator("value_min", "value_max")
+    @classmethod
+    def _within_storable(cls, value: Decimal | None) -> Decimal | None:
+        """No stored figure exceeds MAX_FIGURE, so a larger bound selects the same facts;
+        clamping it keeps the database from overflowing on 1e999999."""
+        if value is None:
+            return None
+        return max(-MAX_FIGURE, min(MAX_FIGURE, value))
 
     @field_validator("country")
     @classmethod
