@@ -43,7 +43,10 @@ class Conflict(BaseModel):
     indicator: FactKind
     from_: EntityRef | None = Field(alias="from")
     to: EntityRef | None
-    facts: list[FactPublic] = Field(description="Side by side, each with its own source.")
+    facts: list[FactPublic] = Field(
+        description="Side by side, each with its own source; the latest 10 if there are more."
+    )
+    count: int = Field(description="How many facts disagree in this group.")
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -52,9 +55,14 @@ class RelationPublic(BaseModel):
     pair: list[EntityRef] = Field(description="The two countries, in code order.")
     indicators: list[Indicator]
     conflicts: list[Conflict]
-    agreements: list[AgreementPublic] = Field(description="Oldest first; undated last.")
-    quotes: list[QuotePublic] = Field(description="Newest first, at most 20.")
-    sources: list[SourceSummary]
+    agreements: list[AgreementPublic] = Field(
+        description="Oldest first, undated last; at most 100 (all of them: "
+        "/v1/agreements?country=A&counterpart=B)."
+    )
+    quotes: list[QuotePublic] = Field(
+        description="Quotes that mention both countries, newest first, at most 20."
+    )
+    sources: list[SourceSummary] = Field(description="The 20 most recent, oldest first.")
 
 
 class RelationQuery(AsOf):

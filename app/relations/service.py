@@ -3,8 +3,10 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, exists, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app import API_VERSION
@@ -13,8 +15,7 @@ from app.entities.models import Entity
 from app.entities.schemas import EntityRef
 from app.entities.service import entity_refs
 from app.errors import bad_param
-from app.facts.models import Direction, Fact, FactKind, Status
-from app.facts.schemas import FactPublic
+from app.facts.models import Direction, Fact, FactKind, Status, pair_key
 from app.facts.service import render_facts
 from app.quotes.models import Quote, QuoteMention
 from app.quotes.schemas import QuotePublic
@@ -36,52 +37,58 @@ from app.versioning import visible_at
 _NEVER = date.min
 
 
-def _pair_facts(session: Session, a: str, b: str, as_of: datetime | None) -> Sequence[Fact]:
-    return session.exec(
-        select(Fact).where(
+SHOWN = 10
+TIMELINE = 100
+RECENT = 20
+
+
+def _indicator_rows(session: Session, key: str, as_of: datetime | None) -> Sequence[Any]:
+    """Only the columns grouping needs, for every published figure of the pair."""
+    return session.execute(
+        sa_select(
+            col(Fact.id),
+            col(Fact.kind),
+            col(Fact.subject_id),
+            col(Fact.counterpart_id),
+            col(Fact.unit),
+            col(Fact.value),
+            col(Fact.comparator),
+            col(Fact.time_start),
+            col(Fact.time_end),
+            col(Fact.valid_from),
+        ).where(
             visible_at(Fact, as_of),
             col(Fact.status) == Status.published.value,
-            or_(
-                and_(col(Fact.subject_id) == a, col(Fact.counterpart_id) == b),
-                and_(col(Fact.subject_id) == b, col(Fact.counterpart_id) == a),
-            ),
+            col(Fact.pair_key) == key,
+            col(Fact.kind).in_([k.value for k in INDICATORS]),
+            col(Fact.value).is_not(None),
         )
     ).all()
 
 
-def _key(fact: FactPublic) -> tuple[FactKind, str | None, str | None]:
-    if fact.kind in DIRECTED:
-        return fact.kind, fact.subject.id, fact.counterpart.id if fact.counterpart else None
-    return fact.kind, None, None
+def conflict_groups(rows: Sequence[Any]) -> list[list[Any]]:
+    """Runs of facts whose times overlap (in the same unit) and whose figures differ.
 
-
-def _time(fact: FactPublic) -> tuple[date, date]:
-    return (fact.time.first_day, fact.time.last_day) if fact.time else (_NEVER, _NEVER)
-
-
-def _overlap(x: FactPublic, y: FactPublic) -> bool:
-    if x.time is None or y.time is None:
-        return False
-    return x.time.first_day <= y.time.last_day and y.time.first_day <= x.time.last_day
-
-
-def _figure(fact: FactPublic) -> tuple[object, ...]:
-    q = fact.quantity
-    return (q.value, q.unit, q.comparator) if q else ()
-
-
-def conflicts_in(facts: list[FactPublic]) -> list[list[FactPublic]]:
-    """Groups of facts whose times overlap but whose figures differ (same unit)."""
-    groups: list[list[FactPublic]] = []
-    for i, x in enumerate(facts):
-        for y in facts[i + 1 :]:
-            same_unit = x.quantity and y.quantity and x.quantity.unit == y.quantity.unit
-            if same_unit and _overlap(x, y) and _figure(x) != _figure(y):
-                group = next((g for g in groups if x in g or y in g), None)
-                if group is None:
-                    groups.append([x, y])
-                else:
-                    group.extend(f for f in (x, y) if f not in group)
+    One sweep over the facts sorted by start: a run continues while the next fact starts
+    before the run's latest end. O(n log n), however many facts a pair has.
+    """
+    groups: list[list[Any]] = []
+    dated = sorted(
+        (r for r in rows if r.time_start is not None and r.time_end is not None),
+        key=lambda r: (r.unit, r.time_start, r.id),
+    )
+    run: list[Any] = []
+    run_end = None
+    for row in dated:
+        if run and row.unit == run[0].unit and run_end is not None and row.time_start <= run_end:
+            run.append(row)
+            run_end = max(run_end, row.time_end)
+            continue
+        if len({(r.value, r.comparator) for r in run}) > 1:
+            groups.append(run)
+        run, run_end = [row], row.time_end
+    if len({(r.value, r.comparator) for r in run}) > 1:
+        groups.append(run)
     return groups
 
 
@@ -90,21 +97,46 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
         if session.get(Entity, code) is None:
             raise bad_param("pair", f"no facts are known about {code}; see GET /v1/entities")
     a, b = sorted((a, b))
+    key = pair_key(a, b)
     refs = entity_refs(session, (a, b))
-    facts = render_facts(session, _pair_facts(session, a, b, as_of))
 
-    grouped: dict[tuple[FactKind, str | None, str | None], list[FactPublic]] = defaultdict(list)
-    for fact in facts:
-        if fact.kind in INDICATORS and fact.quantity is not None:
-            grouped[_key(fact)].append(fact)
+    grouped: dict[tuple[str, str | None, str | None], list[Any]] = defaultdict(list)
+    for row in _indicator_rows(session, key, as_of):
+        directed = FactKind(row.kind) in DIRECTED
+        group = (
+            row.kind,
+            row.subject_id if directed else None,
+            row.counterpart_id if directed else None,
+        )
+        grouped[group].append(row)
+
+    def latest_first(r: Any) -> tuple[date, date, datetime]:
+        return (r.time_end or _NEVER, r.time_start or _NEVER, r.valid_from)
+
+    wanted: set[str] = set()
+    plan = []
+    for group, rows in sorted(grouped.items(), key=lambda kv: str(kv[0])):
+        latest = max(rows, key=latest_first)
+        clashes = [sorted(run, key=latest_first, reverse=True) for run in conflict_groups(rows)]
+        wanted.add(latest.id)
+        wanted.update(r.id for run in clashes for r in run[:SHOWN])
+        plan.append((group, latest.id, len(rows), clashes))
+    rendered = {
+        f.id: f
+        for f in render_facts(
+            session,
+            session.exec(
+                select(Fact).where(col(Fact.id).in_(wanted), visible_at(Fact, as_of))
+            ).all(),
+        )
+    }
+
     indicators: list[Indicator] = []
     conflicts: list[Conflict] = []
-    for (kind, source, target), group in sorted(grouped.items(), key=lambda kv: str(kv[0])):
-        latest = max(group, key=lambda f: (_time(f)[1], _time(f)[0], f.updated_at))
-        pair = f"{source}-{target}" if source else f"{a}-{b}"
-        from_, to = (refs.get(source), refs.get(target)) if source and target else (None, None)
-        if source and (from_ is None or to is None):
-            from_, to = latest.subject, latest.counterpart
+    for (kind, source, target), latest_id, count, clashes in plan:
+        latest = rendered[latest_id]
+        from_, to = (latest.subject, latest.counterpart) if source else (None, None)
+        route = f"{source}-{target}" if source else f"{a}-{b}"
         indicators.append(
             Indicator.model_validate(
                 {
@@ -112,57 +144,83 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
                     "from": from_,
                     "to": to,
                     "latest": latest,
-                    "facts": len(group),
-                    "series": f"/{API_VERSION}/series?indicator={kind.value}&pair={pair}",
+                    "facts": count,
+                    "series": f"/{API_VERSION}/series?indicator={kind}&pair={route}",
                 }
             )
         )
-        for clash in conflicts_in(group):
+        for run in clashes:
             conflicts.append(
                 Conflict.model_validate(
-                    {"indicator": kind, "from": from_, "to": to, "facts": clash}
+                    {
+                        "indicator": kind,
+                        "from": from_,
+                        "to": to,
+                        "facts": [rendered[r.id] for r in run[:SHOWN]],
+                        "count": len(run),
+                    }
                 )
             )
 
-    agreements = sorted(
-        (to_agreement(f) for f in facts if f.kind == FactKind.agreement),
-        key=lambda ag: (ag.signed is None, ag.signed.first_day if ag.signed else _NEVER, ag.id),
+    pair_facts = (
+        visible_at(Fact, as_of),
+        col(Fact.status) == Status.published.value,
+        col(Fact.pair_key) == key,
     )
-    quotes = _pair_quotes(session, a, b, {f.id for f in facts}, as_of)
-    source_ids = {f.evidence.source_id for f in facts} | {q.evidence.source_id for q in quotes}
+    agreements = render_facts(
+        session,
+        session.exec(
+            select(Fact)
+            .where(*pair_facts, col(Fact.kind) == FactKind.agreement.value)
+            .order_by(col(Fact.time_start).is_(None), col(Fact.sort_date), col(Fact.id))
+            .limit(TIMELINE)
+        ).all(),
+    )
+    quotes = _pair_quotes(session, a, b, as_of)
+    source_ids = sa_select(col(Fact.source_id)).where(*pair_facts).distinct()
     sources = session.exec(
-        select(Source).where(col(Source.id).in_(source_ids)).order_by(col(Source.published))
-    ).all()
+        select(Source)
+        .where(
+            or_(
+                col(Source.id).in_(source_ids),
+                col(Source.id).in_([q.evidence.source_id for q in quotes]),
+            )
+        )
+        .order_by(col(Source.published).desc(), col(Source.id).desc())
+        .limit(RECENT)
+    ).all()[::-1]
     return RelationPublic(
         pair=[refs[a], refs[b]],
         indicators=indicators,
         conflicts=conflicts,
-        agreements=agreements,
+        agreements=[to_agreement(f) for f in agreements],
         quotes=quotes,
         sources=source_summaries(session, sources),
     )
 
 
-def _pair_quotes(
-    session: Session, a: str, b: str, fact_ids: set[str], as_of: datetime | None
-) -> list[QuotePublic]:
-    """Quotes that mention both countries, or support one of the pair's facts."""
+def _pair_quotes(session: Session, a: str, b: str, as_of: datetime | None) -> list[QuotePublic]:
+    """The latest quotes that mention both countries (one indexed lookup per country)."""
+
+    def mentions(code: str) -> Any:
+        return exists().where(
+            col(QuoteMention.quote_id) == col(Quote.id),
+            col(QuoteMention.revision) == col(Quote.revision),
+            col(QuoteMention.entity_id) == code,
+        )
+
     rows = session.exec(
         select(Quote)
-        .where(visible_at(Quote, as_of), col(Quote.status) == Status.published.value)
+        .where(
+            visible_at(Quote, as_of),
+            col(Quote.status) == Status.published.value,
+            mentions(a),
+            mentions(b),
+        )
         .order_by(col(Quote.said_on).desc(), col(Quote.id))
+        .limit(RECENT)
     ).all()
-    mentions: dict[tuple[str, int], set[str]] = defaultdict(set)
-    for m in session.exec(
-        select(QuoteMention).where(col(QuoteMention.entity_id).in_((a, b)))
-    ).all():
-        mentions[(m.quote_id, m.revision)].add(m.entity_id)
-    chosen = [
-        q
-        for q in rows
-        if mentions[(q.id, q.revision)] == {a, b} or fact_ids.intersection(q.supports or [])
-    ]
-    return render_quotes(session, chosen[:20])
+    return render_quotes(session, rows)
 
 
 def series(session: Session, *, query: SeriesQuery) -> SeriesPublic:
