@@ -259,6 +259,41 @@ def history(session: Session, model: type[M], *, ident: str, resource: str) -> l
     return list(rows)
 
 
+def bump_revision(session: Session, record: Any, *, resource: str, actor: str) -> None:
+    """For records edited in place (entities, sources): the next revision number, the
+    time, and the change-feed entry."""
+    now = utcnow()
+    record.revision += 1
+    record.updated_at = now
+    session.add(record)
+    record_change(
+        session,
+        resource=resource,
+        resource_id=record.id,
+        revision=record.revision,
+        action=Action.update,
+        actor=actor,
+        at=now,
+    )
+    session.flush()
+
+
+def revisions_of(rows: list[M], snapshots: list[T]) -> list[Revision[T]]:
+    """Pair each stored revision with its rendered snapshot."""
+    return [
+        Revision[T](
+            number=row.revision,
+            action=Action(row.action),
+            actor=row.actor,
+            reason=row.reason,
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+            snapshot=snapshot,
+        )
+        for row, snapshot in zip(rows, snapshots, strict=True)
+    ]
+
+
 def pick_revision(
     revisions: list[Revision[T]], number: int, resource: str, ident: str
 ) -> Revision[T]:

@@ -23,7 +23,7 @@ from app.errors import ProblemError, bad_body, not_found
 from app.pagination import Cursor, SortKey, keyset_page
 from app.search import all_words_match
 from app.timeframes import ReducedDate
-from app.versioning import Action, record_change
+from app.versioning import Action, bump_revision, record_change
 
 
 def entity_refs(session: Session, ids: Iterable[str | None]) -> dict[str, EntityRef]:
@@ -252,18 +252,5 @@ def update_entity(session: Session, *, entity: Entity, body: EntityUpdate, actor
             session.delete(role)
         session.flush()
         _add_roles(session, entity.id, body.roles, actor)
-    now = utcnow()
-    entity.revision += 1
-    entity.updated_at = now
-    session.add(entity)
-    record_change(
-        session,
-        resource="entity",
-        resource_id=entity.id,
-        revision=entity.revision,
-        action=Action.update,
-        actor=actor,
-        at=now,
-    )
-    session.flush()
+    bump_revision(session, entity, resource="entity", actor=actor)
     return entity

@@ -50,6 +50,7 @@ from app.versioning import (
     first_revision,
     history,
     next_revision,
+    revisions_of,
     visible_at,
 )
 
@@ -501,18 +502,7 @@ def update_fact(session: Session, *, current: Fact, body: FactUpdate, actor: str
 
 def fact_revisions(session: Session, *, fact_id: str) -> list[Revision[FactPublic]]:
     rows = history(session, Fact, ident=fact_id, resource="fact")
-    return [
-        Revision[FactPublic](
-            number=row.revision,
-            action=Action(row.action),
-            actor=row.actor,
-            reason=row.reason,
-            valid_from=row.valid_from,
-            valid_to=row.valid_to,
-            snapshot=public,
-        )
-        for row, public in zip(rows, render_facts(session, rows), strict=True)
-    ]
+    return revisions_of(rows, render_facts(session, rows))
 
 
 def facets(session: Session, *, query: FactFilters) -> FactFacets:

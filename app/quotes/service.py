@@ -26,6 +26,7 @@ from app.versioning import (
     first_revision,
     history,
     next_revision,
+    revisions_of,
     visible_at,
 )
 
@@ -279,15 +280,4 @@ def copy_mentions(session: Session, *, old: Quote, new: Quote) -> None:
 
 def quote_revisions(session: Session, *, quote_id: str) -> list[Revision[QuotePublic]]:
     rows = history(session, Quote, ident=quote_id, resource="quote")
-    return [
-        Revision[QuotePublic](
-            number=row.revision,
-            action=Action(row.action),
-            actor=row.actor,
-            reason=row.reason,
-            valid_from=row.valid_from,
-            valid_to=row.valid_to,
-            snapshot=public,
-        )
-        for row, public in zip(rows, render_quotes(session, rows), strict=True)
-    ]
+    return revisions_of(rows, render_quotes(session, rows))

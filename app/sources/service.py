@@ -19,7 +19,7 @@ from app.sources.schemas import (
     SourceSummary,
     SourceUpdate,
 )
-from app.versioning import Action, record_change
+from app.versioning import Action, bump_revision, record_change
 
 
 def source_summaries(session: Session, sources: Sequence[Source]) -> list[SourceSummary]:
@@ -160,18 +160,5 @@ def update_source(session: Session, *, source: Source, body: SourceUpdate, actor
         changes["url"] = str(changes["url"]) if changes["url"] else None
     for key, value in changes.items():
         setattr(source, key, value)
-    now = utcnow()
-    source.revision += 1
-    source.updated_at = now
-    session.add(source)
-    record_change(
-        session,
-        resource="source",
-        resource_id=source.id,
-        revision=source.revision,
-        action=Action.update,
-        actor=actor,
-        at=now,
-    )
-    session.flush()
+    bump_revision(session, source, resource="source", actor=actor)
     return source
