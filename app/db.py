@@ -122,8 +122,16 @@ def limit_query_time(session: Session, timeout_ms: int) -> None:
 
     PostgreSQL: a transaction-local statement_timeout. SQLite: a deadline that the
     connection's progress handler checks, which interrupts the running statement.
+    Applied when the session first takes a connection, not before: a request waiting
+    for a worker thread must not sit on a pooled connection.
     """
-    connection = session.connection()
+
+    @event.listens_for(session, "after_begin")
+    def _limit(_session: Any, _transaction: Any, connection: Any) -> None:
+        _apply_limit(connection, timeout_ms)
+
+
+def _apply_limit(connection: Any, timeout_ms: int) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
         return
@@ -165,9 +173,9 @@ def _session(request: Request, *, write: bool) -> Iterator[Session]:
     try:
         with Session(request.app.state.engine, expire_on_commit=False) as session:
             try:
+                limit_query_time(session, timeout_ms)
                 if write:
                     begin_write(session)
-                limit_query_time(session, timeout_ms)
                 yield session
                 session.commit()
             except BaseException:
