@@ -136,5 +136,4 @@ def require_scope(needed: Scope) -> Callable[..., Awaitable[Caller]]:
     return dependency
 
 
-ReaderDep = Annotated[Caller, Depends(require_scope(Scope.read))]
 WriterDep = Annotated[Caller, Depends(require_scope(Scope.write))]
