@@ -16,7 +16,7 @@ from app.agreements.schemas import (
 from app.api.responses import UPDATE_ERRORS, created_responses, item_json
 from app.auth.service import WriterDep
 from app.caching import IfMatch, require_if_match, with_etag
-from app.db import SessionDep, WriteSessionDep
+from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, fact_jsonld, jsonld_response, wants
 from app.facts.schemas import ItemQuery, ReasonIn
@@ -26,7 +26,7 @@ from app.pagination import Page, paginate
 from app.sources.service import get_source
 from app.versioning import Action, Revision, change_status, pick_revision
 
-router = APIRouter(prefix="/agreements", tags=["agreements"])
+router = APIRouter(route_class=TransactionRoute, prefix="/agreements", tags=["agreements"])
 AgreementId = Annotated[str, Path(examples=["aze-chn-agreement-beijing-forum-2019"])]
 
 

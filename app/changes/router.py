@@ -6,11 +6,11 @@ from fastapi import APIRouter, Query, Request
 
 from app.changes import service
 from app.changes.schemas import ChangePage, ChangeQuery
-from app.db import SessionDep
+from app.db import SessionDep, TransactionRoute
 from app.errors import bad_param, problem_responses
 from app.pagination import Cursor, decode_cursor, encode_cursor
 
-router = APIRouter(prefix="/changes", tags=["changes"])
+router = APIRouter(route_class=TransactionRoute, prefix="/changes", tags=["changes"])
 _FEED = "changes"
 
 

@@ -9,14 +9,14 @@ from app import API_VERSION
 from app.api.responses import UPDATE_ERRORS, created_responses, item_json
 from app.auth.service import WriterDep
 from app.caching import IfMatch, require_if_match, with_etag
-from app.db import SessionDep, WriteSessionDep
+from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.entities import service
 from app.entities.schemas import EntityCreate, EntityPublic, EntityQuery, EntityUpdate
 from app.errors import problem_responses
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import NoQuery, Page, paginate
 
-router = APIRouter(prefix="/entities", tags=["entities"])
+router = APIRouter(route_class=TransactionRoute, prefix="/entities", tags=["entities"])
 EntityId = Annotated[str, Path(examples=["arzukhan-alizadeh"])]
 
 

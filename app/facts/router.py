@@ -9,7 +9,7 @@ from app import API_VERSION
 from app.api.responses import UPDATE_ERRORS, created_responses, item_json
 from app.auth.service import WriterDep
 from app.caching import IfMatch, require_if_match, with_etag
-from app.db import SessionDep, WriteSessionDep
+from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, fact_jsonld, jsonld_response, wants
 from app.facts import service
@@ -29,7 +29,7 @@ from app.pagination import Page, paginate
 from app.sources.service import get_source
 from app.versioning import Action, Revision, change_status, pick_revision
 
-router = APIRouter(prefix="/facts", tags=["facts"])
+router = APIRouter(route_class=TransactionRoute, prefix="/facts", tags=["facts"])
 FactId = Annotated[str, Path(examples=["aze-chn-investment-chn-to-aze-since-1995"])]
 
 

@@ -9,7 +9,7 @@ from app import API_VERSION
 from app.api.responses import UPDATE_ERRORS, created_responses, item_json
 from app.auth.service import WriterDep
 from app.caching import IfMatch, require_if_match, with_etag
-from app.db import SessionDep, WriteSessionDep
+from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, jsonld_response, quote_jsonld, wants
 from app.facts.schemas import ItemQuery, ReasonIn
@@ -20,7 +20,7 @@ from app.quotes.schemas import QuoteCreate, QuotePublic, QuoteQuery, QuoteUpdate
 from app.sources.service import get_source
 from app.versioning import Action, Revision, change_status, pick_revision
 
-router = APIRouter(prefix="/quotes", tags=["quotes"])
+router = APIRouter(route_class=TransactionRoute, prefix="/quotes", tags=["quotes"])
 QuoteId = Annotated[str, Path(examples=["alizadeh-investment-belt-and-road"])]
 
 

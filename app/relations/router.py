@@ -6,12 +6,12 @@ from fastapi import APIRouter, Path, Query, Response
 
 from app.caching import with_etag
 from app.countries import normalise_country_code
-from app.db import SessionDep
+from app.db import SessionDep, TransactionRoute
 from app.errors import bad_param, problem_responses
 from app.relations import service
 from app.relations.schemas import RelationPublic, RelationQuery, SeriesPublic, SeriesQuery
 
-router = APIRouter(tags=["relations"])
+router = APIRouter(route_class=TransactionRoute, tags=["relations"])
 Country = Annotated[str, Path(min_length=2, max_length=3, examples=["AZE"])]
 
 

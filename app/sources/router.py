@@ -11,7 +11,7 @@ from app.api.policy import deprecated_operation
 from app.api.responses import UPDATE_ERRORS, created_responses, item_json
 from app.auth.service import WriterDep
 from app.caching import IfMatch, require_if_match, with_etag
-from app.db import SessionDep, WriteSessionDep
+from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, jsonld_response, source_jsonld, wants
 from app.facts.service import render_facts
@@ -29,7 +29,7 @@ from app.sources.schemas import (
     SourceUpdate,
 )
 
-router = APIRouter(prefix="/sources", tags=["sources"])
+router = APIRouter(route_class=TransactionRoute, prefix="/sources", tags=["sources"])
 SourceId = Annotated[str, Path(examples=["trend-4036385"])]
 
 

@@ -14,7 +14,7 @@ from sqlmodel import col
 from app.auth.models import Scope
 from app.auth.service import require_scope
 from app.countries import normalise_country_code
-from app.db import SessionDep
+from app.db import SessionDep, TransactionRoute
 from app.entities.models import Entity, EntityKind
 from app.entities.service import entity_refs
 from app.errors import bad_param
@@ -28,7 +28,11 @@ from app.web.charts import series_chart
 from app.web.format import figure, when
 
 # Pages show the same data as /v1, so they need a key whenever reads do.
-router = APIRouter(include_in_schema=False, dependencies=[Depends(require_scope(Scope.read))])
+router = APIRouter(
+    route_class=TransactionRoute,
+    include_in_schema=False,
+    dependencies=[Depends(require_scope(Scope.read))],
+)
 templates = Jinja2Templates(directory=str(FilePath(__file__).parent / "templates"))
 LABELS = {
     "investment": "Investment",
