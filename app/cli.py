@@ -41,6 +41,7 @@ def serve(
         workers=workers or settings.workers,
         log_level=settings.log_level,
         proxy_headers=True,
+        timeout_keep_alive=settings.keep_alive_s,
         access_log=False,  # the app writes its own JSON access line, with the request id
         timeout_graceful_shutdown=30,  # on SIGTERM, let requests in flight finish
     )

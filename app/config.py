@@ -22,6 +22,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1)
+    keep_alive_s: int = Field(
+        75,
+        ge=1,
+        description="How long an idle keep-alive connection stays open. Longer than the "
+        "idle timeout of clients and proxies (nginx: 60 s), so that they, not the server, "
+        "close idle connections and never send a request on one the server just closed.",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     cors_origins: list[str] = ["*"]
     page_size_default: int = Field(50, ge=1)

@@ -3,7 +3,7 @@
     python bench/load.py --writers 50 --readers 200 --seconds 30
 
 Migrates and seeds a database (by default a new SQLite file in a temporary folder), makes
-a write key, starts `uvicorn app.asgi:app` on a free port with rate limits off, then runs
+a write key, starts `econfacts serve` on a free port with rate limits off, then runs
 for the given seconds:
 
 - each writer, repeatedly: POST a fact; GET it; PATCH it with If-Match. Then GET one of a
@@ -119,7 +119,7 @@ def free_port() -> int:
 
 
 class Server:
-    """`uvicorn app.asgi:app` in its own process; its output goes to a log file."""
+    """`econfacts serve` (as in production) in its own process; its output goes to a log file."""
 
     def __init__(self, database_url: str, log_file: Path) -> None:
         self.port = free_port()
@@ -136,7 +136,7 @@ class Server:
         }
         self.output = log_file.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.asgi:app", "--port", str(self.port)],
+            [str(Path(sys.executable).parent / "econfacts"), "serve", "--port", str(self.port)],
             cwd=ROOT,
             env=env,
             stdout=self.output,
