@@ -5,6 +5,7 @@ ETag changes exactly when the representation does, whatever produced it.
 Streaming responses (more than one body chunk) pass through untouched.
 """
 
+import contextlib
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -12,14 +13,13 @@ from typing import Annotated, Any
 
 from fastapi import Header, Response
 from pydantic import BaseModel
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.pool import StaticPool
 from sqlmodel import col
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import ProblemError, problem_response
+from app.errors import ProblemError
 from app.versioning import Change
 
 
@@ -141,24 +141,44 @@ class ResponseCacheMiddleware:
     serialization, and a matching If-None-Match becomes a 304 at that cost. It is
     correct across processes and instances, since the version lives in the database.
     Off when reads need a key (responses would have to be cached per caller).
+
+    It sits outside the policy, guard and CORS middleware, so a stored response keeps
+    the headers they added and a hit skips them; only the request id, metrics and
+    access log (RequestContextMiddleware) wrap it.
     """
 
-    def __init__(self, app: ASGIApp, *, engine: Any, max_bytes: int, max_entry: int) -> None:
+    def __init__(self, app: ASGIApp, *, engine: Engine, max_bytes: int, max_entry: int) -> None:
+        """`engine` is a data_version_engine: one connection, only for the version read."""
         self.app = app
-        # The version is read on the event loop, so on a connection of its own: it must
-        # never wait for the request pool. Readers are not blocked by writers in WAL mode
-        # (SQLite) or MVCC (PostgreSQL), so the read itself is a fraction of a millisecond.
-        self.engine = create_engine(
-            engine.url, poolclass=StaticPool, connect_args=_connect_args(engine)
-        ).execution_options(isolation_level="AUTOCOMMIT")
+        self.engine = engine
+        self.version_sql = str(_VERSION.compile(dialect=engine.dialect))
+        self.connection: Any = None
         self.max_bytes = max_bytes
         self.max_entry = max_entry
         self.entries: OrderedDict[tuple[str, bytes, str], _Entry] = OrderedDict()
         self.size = 0
 
-    def _version(self) -> int:
-        with self.engine.connect() as connection:
-            return int(connection.execute(_VERSION).scalar() or 0)
+    def _version(self) -> int | None:
+        """The data version, or None if the database cannot be asked (no caching then)."""
+        try:
+            if self.connection is None:
+                self.connection = self.engine.raw_connection()
+            cursor = self.connection.cursor()
+            try:
+                cursor.execute(self.version_sql)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        except Exception:
+            self._reconnect()
+            return None
+        return int(row[0] or 0)
+
+    def _reconnect(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                self.connection.invalidate()
+            self.connection = None
 
     def _store(self, key: tuple[str, bytes, str], entry: "_Entry") -> None:
         old = self.entries.pop(key, None)
@@ -181,27 +201,27 @@ class ResponseCacheMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        # Host is part of the key: Link headers carry absolute URLs.
+        # Host is part of the key: Link headers carry absolute URLs; Origin, because the
+        # stored headers include CORS's answer to it.
         key = (
             f"{headers.get('host', '')}{scope['path']}",
             scope["query_string"],
-            headers.get("accept", ""),
+            f"{headers.get('accept', '')}\n{headers.get('origin', '')}",
         )
         version = self._version()
+        if version is None:
+            await self.app(scope, receive, send)
+            return
         hit = self.entries.get(key)
         if hit is not None and hit.version == version:
             # A cache hit is still a request: anonymous ones count against their address.
+            # Over the limit, the request takes the normal path, whose authentication
+            # refuses it with the full 429 (a refused charge takes no token).
             client = scope.get("client") or ("-",)
             try:
                 scope["app"].state.rate_limiter.charge_address(client[0])
-            except ProblemError as refused:
-                await problem_response(
-                    Request(scope),
-                    refused.status,
-                    refused.detail,
-                    code=refused.code,
-                    headers=refused.headers,
-                )(scope, receive, send)
+            except ProblemError:
+                await self.app(scope, receive, send)
                 return
             self.entries.move_to_end(key)
             start, body = hit.start, hit.body
@@ -251,10 +271,19 @@ class _Entry:
 CACHED_PREFIX = "/v1/"
 
 
-def _connect_args(engine: Any) -> dict[str, Any]:
+def data_version_engine(engine: Engine) -> Engine:
+    """One connection of its own for the cache's version read, in autocommit.
+
+    The version is read on the event loop, so it must never wait for the request pool.
+    Readers are not blocked by writers in WAL mode (SQLite) or MVCC (PostgreSQL), so the
+    read is a fraction of a millisecond; it runs on the bare DB-API connection since on
+    a cache hit it is most of the work left. Autocommit: each read sees the latest commit.
+    """
     if engine.dialect.name == "sqlite":
-        return {"check_same_thread": False}
-    return {}
+        connect_args: dict[str, Any] = {"check_same_thread": False, "isolation_level": None}
+    else:
+        connect_args = {"autocommit": True}
+    return create_engine(engine.url, poolclass=StaticPool, connect_args=connect_args)
 
 
 _VERSION = select(func.max(col(Change.seq)))

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1)
+    worker_threads: int = Field(
+        8,
+        ge=1,
+        description="Threads that run requests' database work (writes have two more).",
+    )
     keep_alive_s: int = Field(
         75,
         ge=1,

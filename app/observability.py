@@ -8,16 +8,15 @@ worker, or one worker per container).
 """
 
 import logging
+import os
 import re
 import time
-import uuid
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import unquote
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
@@ -57,6 +56,7 @@ class Metrics:
 
     def __init__(self, engine: Any) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
         self.requests = Counter(
             "econfacts_requests_total",
             "HTTP requests answered.",
@@ -83,6 +83,23 @@ class Metrics:
         checked_out.set_function(lambda: float(getattr(pool, "checkedout", lambda: 0)()))
         size = Gauge("econfacts_db_pool_size", "Database pool size.", registry=self.registry)
         size.set_function(lambda: float(getattr(pool, "size", lambda: 0)()))
+
+    def record(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request (label children memoized: routes are templates)."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+                self.errors.labels(method, route) if status >= 500 else None,
+            )
+            self._children[key] = children
+        requests, latency, errors = children
+        requests.inc()
+        latency.observe(seconds)
+        if errors is not None:
+            errors.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -115,7 +132,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        rid = incoming if _VALID_ID.match(incoming) else os.urandom(16).hex()
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -124,7 +141,8 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = rid
+                # Appended, not set: nothing inside adds this header.
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
@@ -133,10 +151,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = route_template(scope)
             method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(elapsed)
-            if status >= 500:
-                self.metrics.errors.labels(method, route).inc()
+            self.metrics.record(method, route, status, elapsed)
             if self.log_requests:
                 access_log.info(
                     "request",

@@ -13,7 +13,6 @@ import hmac
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import Request, Response
@@ -135,8 +134,9 @@ def keyset_page(
 ) -> tuple[Sequence[Any], Cursor | None]:
     """Run `stmt` for one page; return its rows and the cursor after the last one.
 
-    With orm=False, `stmt` selects table columns and the plain rows come back (read by
-    attribute like the model, without the cost of building ORM objects)."""
+    With orm=False, `stmt` selects table columns and runs on the session's connection
+    without the ORM: the plain rows come back, read by attribute like the model, without
+    the cost of building ORM objects (most of a page's time before)."""
     key = sort.expression
     if after is not None:
         last_key = sort.decode(after.key)
@@ -146,16 +146,14 @@ def keyset_page(
         stmt = stmt.where(position < bound if descending else position > bound)
     order = (key.desc(), id_column.desc()) if descending else (key.asc(), id_column.asc())
     stmt = stmt.add_columns(key.label("_sort_key")).order_by(*order).limit(limit + 1)
-    rows = session.execute(stmt).all()
+    rows = (session.execute(stmt) if orm else session.connection().execute(stmt)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
     if has_more and rows:
         last = rows[-1]
         next_cursor = Cursor(sort=sort_name, key=last[-1], id=str(last[0].id if orm else last.id))
-    if orm:
-        return [row[0] for row in rows], next_cursor
-    return [SimpleNamespace(**row._mapping) for row in rows], next_cursor
+    return ([row[0] for row in rows] if orm else rows), next_cursor
 
 
 def set_link_header(request: Request, response: Response, next_token: str | None) -> None:
