@@ -8,6 +8,8 @@ so a tampered cursor, or one reused with other filters, is a clear 400.
 
 import base64
 import binascii
+import collections
+import functools
 import hashlib
 import hmac
 import json
@@ -135,7 +137,7 @@ def keyset_page(
     """Run `stmt` for one page; return its rows and the cursor after the last one.
 
     With orm=False, `stmt` selects table columns and runs on the session's connection
-    without the ORM: the plain rows come back, read by attribute like the model, without
+    without the ORM: plain records come back, read by attribute like the model, without
     the cost of building ORM objects (most of a page's time before)."""
     key = sort.expression
     if after is not None:
@@ -153,7 +155,17 @@ def keyset_page(
     if has_more and rows:
         last = rows[-1]
         next_cursor = Cursor(sort=sort_name, key=last[-1], id=str(last[0].id if orm else last.id))
-    return ([row[0] for row in rows] if orm else rows), next_cursor
+    if orm:
+        return [row[0] for row in rows], next_cursor
+    record = _record_type(tuple(rows[0]._fields)) if rows else None
+    return [record._make(row) for row in rows] if record else [], next_cursor
+
+
+@functools.lru_cache(maxsize=64)
+def _record_type(fields: tuple[str, ...]) -> Any:
+    """A namedtuple for a plain row: SQLAlchemy's Row looks attributes up by key each time,
+    and rendering a page reads some 50 attributes per row (3 ms of a 50-row page)."""
+    return collections.namedtuple("Record", fields, rename=True)
 
 
 def set_link_header(request: Request, response: Response, next_token: str | None) -> None:

@@ -31,14 +31,14 @@ def entity_refs(session: Session, ids: Iterable[str | None]) -> dict[str, Entity
     wanted = {i for i in ids if i}
     if not wanted:
         return {}
-    rows = session.execute(
+    rows = session.connection().execute(
         sa_select(col(Entity.id), col(Entity.kind), col(Entity.name), col(Entity.code)).where(
             col(Entity.id).in_(wanted)
         )
-    ).all()
+    )
     return {
-        row.id: EntityRef(id=row.id, kind=EntityKind(row.kind), name=row.name, code=row.code)
-        for row in rows
+        id_: EntityRef(id=id_, kind=EntityKind(kind), name=name, code=code)
+        for id_, kind, name, code in rows
     }
 
 
