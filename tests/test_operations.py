@@ -12,12 +12,20 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import Database, LiveServer, create_api_key, free_port, migrated_and_seeded
+from conftest import (
+    Database,
+    LiveServer,
+    create_api_key,
+    free_port,
+    make_settings,
+    migrated_and_seeded,
+)
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert, select
@@ -28,6 +36,7 @@ from app.config import Settings
 from app.db import begin_write, make_engine
 from app.facts.schemas import FactCreate
 from app.facts.service import create_fact
+from app.main import create_app
 from app.tables import Change, Fact
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -563,3 +572,30 @@ def everything_offline(url: str) -> list[Any]:
         return connection.execute("SELECT id, revision, statement FROM fact ORDER BY id").fetchall()
     finally:
         connection.close()
+
+
+def test_writers_queued_behind_the_write_lock_leave_reads_their_threads(
+    fresh_db_url: str, write_key: str
+) -> None:
+    """Writers wait for the write lock in the event loop, not in a worker thread: with two
+    worker threads and ten writers queued, a read is still answered, and afterwards every
+    queued write lands and no connection is left checked out."""
+    app = create_app(make_settings(fresh_db_url, worker_threads=2))
+    auth = {"Authorization": f"Bearer {write_key}"}
+    with TestClient(app) as client, ThreadPoolExecutor(max_workers=11) as pool:
+        gate = app.state.write_gate
+        gate.lock.acquire()  # as if a long write were in progress
+        try:
+            posts = [
+                pool.submit(client.post, "/v1/facts", json=fact_body(f"Queued {n}."), headers=auth)
+                for n in range(10)
+            ]
+            time.sleep(0.5)  # let them all reach the queue
+            read = pool.submit(client.get, "/v1/facts", params={"limit": 1})
+            assert read.result(timeout=20).status_code == 200
+            assert not any(post.done() for post in posts), "a write ran while the lock was held"
+        finally:
+            gate.lock.release()
+        assert [post.result(timeout=60).status_code for post in posts] == [201] * 10
+        assert app.state.engine.pool.checkedout() == 0
+    app.state.engine.dispose()
