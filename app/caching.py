@@ -155,7 +155,7 @@ class ResponseCacheMiddleware:
         self.connection: Any = None
         self.max_bytes = max_bytes
         self.max_entry = max_entry
-        self.entries: OrderedDict[tuple[str, bytes, str], _Entry] = OrderedDict()
+        self.entries: OrderedDict[tuple[str, bytes, bytes], _Entry] = OrderedDict()
         self.size = 0
 
     def _version(self) -> int | None:
@@ -163,12 +163,9 @@ class ResponseCacheMiddleware:
         try:
             if self.connection is None:
                 self.connection = self.engine.raw_connection()
-            cursor = self.connection.cursor()
-            try:
-                cursor.execute(self.version_sql)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
+            # The driver's own connection (sqlite3 and psycopg both have execute()): the
+            # pool's wrapper costs more than the read.
+            row = self.connection.driver_connection.execute(self.version_sql).fetchone()
         except Exception:
             self._reconnect()
             return None
@@ -180,7 +177,7 @@ class ResponseCacheMiddleware:
                 self.connection.invalidate()
             self.connection = None
 
-    def _store(self, key: tuple[str, bytes, str], entry: "_Entry") -> None:
+    def _store(self, key: tuple[str, bytes, bytes], entry: "_Entry") -> None:
         old = self.entries.pop(key, None)
         if old is not None:
             self.size -= len(old.body)
@@ -195,18 +192,23 @@ class ResponseCacheMiddleware:
             scope["type"] != "http"
             or scope["method"] != "GET"
             or not scope["path"].startswith(CACHED_PREFIX)
-            # A request with a key goes through authentication: a bad key must get its 401.
-            or any(name == b"authorization" for name, _ in scope["headers"])
         ):
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:  # one pass; names are lower case in ASGI
+            if name in _REQUEST_HEADERS:
+                headers.setdefault(name, value)
+        if b"authorization" in headers:
+            # A request with a key goes through authentication: a bad key must get its 401.
+            await self.app(scope, receive, send)
+            return
         # Host is part of the key: Link headers carry absolute URLs; Origin, because the
         # stored headers include CORS's answer to it.
         key = (
-            f"{headers.get('host', '')}{scope['path']}",
+            f"{headers.get(b'host', b'').decode('latin-1')}{scope['path']}",
             scope["query_string"],
-            f"{headers.get('accept', '')}\n{headers.get('origin', '')}",
+            b"%s\n%s" % (headers.get(b"accept", b""), headers.get(b"origin", b"")),
         )
         version = self._version()
         if version is None:
@@ -227,8 +229,12 @@ class ResponseCacheMiddleware:
             start, body = hit.start, hit.body
             # What routing would have set, so logs and metrics name the route.
             scope["route"], scope["path_params"] = hit.route, hit.path_params
-            etag = MutableHeaders(raw=list(start["headers"])).get("etag")
-            if etag and etag_matches(headers.get("if-none-match"), etag):
+            if_none_match = headers.get(b"if-none-match")
+            if (
+                hit.etag
+                and if_none_match is not None
+                and etag_matches(if_none_match.decode("latin-1"), hit.etag)
+            ):
                 await send(_not_modified(start))
                 await send({"type": "http.response.body", "body": b""})
                 return
@@ -255,7 +261,10 @@ class ResponseCacheMiddleware:
         await self.app(scope, receive, capture)
         body = b"".join(chunks)
         if cacheable and captured is not None and len(body) <= self.max_entry:
-            entry = _Entry(version, captured, body, scope.get("route"), scope.get("path_params"))
+            etag = MutableHeaders(raw=captured["headers"]).get("etag")
+            entry = _Entry(
+                version, captured, body, etag, scope.get("route"), scope.get("path_params")
+            )
             self._store(key, entry)
 
 
@@ -264,11 +273,13 @@ class _Entry:
     version: int
     start: Message
     body: bytes
+    etag: str | None
     route: Any
     path_params: Any
 
 
 CACHED_PREFIX = "/v1/"
+_REQUEST_HEADERS = frozenset({b"authorization", b"host", b"accept", b"origin", b"if-none-match"})
 
 
 def data_version_engine(engine: Engine) -> Engine:

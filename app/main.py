@@ -37,8 +37,8 @@ text), who claimed it, and how sure the wording is (`quantity.comparator` and `h
 "nearly $1 billion" is not "$1 billion").
 
 Errors are RFC 9457 `application/problem+json`. Lists page with an opaque `cursor`
-(`next` in the body, `Link: rel="next"` header). Every GET carries an `ETag`; send it back
-in `If-None-Match` for a `304`.
+(`next` in the body, `Link: rel="next"` header). Every GET carries an `ETag` (except the
+streamed NDJSON export); send it back in `If-None-Match` for a `304`.
 """
 
 TAGS = [

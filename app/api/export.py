@@ -27,7 +27,8 @@ class ExportQuery(BaseModel):
     summary="Export all facts as NDJSON",
     description="Every current fact (published by default), one FactPublic JSON object per "
     "line, ordered by id, streamed: memory stays flat whatever the table size, so a bulk "
-    "loader can read the whole base in one request.",
+    "loader can read the whole base in one request. Streamed, so without an ETag: to "
+    "sync, follow `/v1/changes` instead.",
     response_class=StreamingResponse,
     responses={
         200: {"content": {NDJSON: {"example": '{"id": "aze-chn-...", "kind": "investment"}\n'}}}
