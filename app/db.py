@@ -114,14 +114,17 @@ WRITE_LOCK_KEY = 7_421_001
 """PostgreSQL advisory lock every write transaction holds (see begin_write)."""
 
 
-def begin_write(session: Session) -> None:
+def begin_write(session: Session, *, timeout_ms: int | None = None) -> None:
     """Serialize writers: SQLite BEGIN IMMEDIATE, PostgreSQL a transaction advisory lock.
 
     One writer at a time is what makes the change feed gap-free (sequence numbers
     commit in order) and lets If-Match checks read the state they then change.
-    Call it first in a write transaction, before any read.
+    Call it first in a write transaction, before any read. With timeout_ms, the query
+    time limit applies from the start, so waiting for the PostgreSQL lock is bounded too.
     """
     connection = session.connection(execution_options={WRITE_OPTION: True})
+    if timeout_ms is not None:
+        limit_query_time(connection, timeout_ms)
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
 
@@ -258,8 +261,9 @@ def _transaction(endpoint: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         with session:
             try:
                 if work.write:
-                    begin_write(session)
-                limit_query_time(session.connection(), work.timeout_ms)
+                    begin_write(session, timeout_ms=work.timeout_ms)
+                else:
+                    limit_query_time(session.connection(), work.timeout_ms)
                 result = endpoint(**kwargs)
                 session.commit()
                 return result

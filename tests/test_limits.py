@@ -9,6 +9,7 @@ the test talks to a real uvicorn process through httpx with a generous timeout.
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.config import Settings
-from app.db import make_engine
+from app.db import begin_write, make_engine
 from app.facts import service as fact_service
 from app.facts.models import Fact
 from app.facts.schemas import FactCreate
@@ -536,3 +537,45 @@ def test_made_up_keys_do_not_escape_the_address_limit(fresh_db_url: str) -> None
         ]
     statuses = [r.status_code for r in rotated]
     assert 429 in statuses, f"20 requests with made-up keys, none limited: {statuses}"
+
+
+# --- a writer elsewhere holding the write lock -------------------------------------------------
+
+BLOCKED_FACT = {
+    "kind": "trade_turnover",
+    "statement": "A write that waits for another process's write lock.",
+    "subject": "AZE",
+    "counterpart": "CHN",
+    "evidence": {"source_id": "trend-4036385", "start": 0, "end": 4, "text": "BAKU"},
+}
+
+
+def test_a_write_blocked_by_a_writer_elsewhere_is_a_bounded_503(
+    backend: str, fresh_db_url: str
+) -> None:
+    """Another process holds the write lock (SQLite's, or PostgreSQL's advisory lock): the
+    write answers a 503 with Retry-After within the bound (the busy timeout, or the query
+    time limit, which covers the wait for the advisory lock), writes nothing, and lands
+    once the lock is free."""
+    key = create_api_key(fresh_db_url, "blocked-desk", "write")
+    auth = {"Authorization": f"Bearer {key}"}
+    application = create_app(
+        make_settings(fresh_db_url, query_timeout_ms=300, sqlite_busy_timeout_ms=300)
+    )
+    holder = make_engine(Settings(database_url=fresh_db_url))
+    with TestClient(application) as client, ThreadPoolExecutor(max_workers=1) as pool:
+        before = client.get("/v1/facts", params={"limit": 500}).json()["items"]
+        with Session(holder) as elsewhere:
+            begin_write(elsewhere)
+            try:
+                waiting = pool.submit(client.post, "/v1/facts", json=BLOCKED_FACT, headers=auth)
+                blocked = waiting.result(timeout=30)
+            finally:
+                elsewhere.rollback()
+        code = "query_timeout" if backend == "postgres" else "database_unavailable"
+        assert_problem(blocked, 503, code)
+        assert int(blocked.headers["retry-after"]) >= 1
+        assert client.get("/v1/facts", params={"limit": 500}).json()["items"] == before
+        assert client.post("/v1/facts", json=BLOCKED_FACT, headers=auth).status_code == 201
+    holder.dispose()
+    application.state.engine.dispose()
