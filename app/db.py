@@ -283,6 +283,10 @@ def in_one_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     so writers queued behind the write lock hold neither a thread nor a connection.
     """
     if inspect.iscoroutinefunction(endpoint):
+        sessions = {SessionDep, WriteSessionDep}
+        if any(p.annotation in sessions for p in inspect.signature(endpoint).parameters.values()):
+            # Nothing would commit or close its session: fail at start-up, not by losing writes.
+            raise TypeError(f"{endpoint.__name__}: a route taking a session must be a plain def")
         return endpoint
 
     @functools.wraps(endpoint)

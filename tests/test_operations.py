@@ -26,6 +26,7 @@ from conftest import (
     make_settings,
     migrated_and_seeded,
 )
+from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert, select
@@ -33,7 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from app.config import Settings
-from app.db import begin_write, make_engine
+from app.db import SessionDep, TransactionRoute, WriteSessionDep, begin_write, make_engine
 from app.facts.schemas import FactCreate
 from app.facts.service import create_fact
 from app.main import create_app
@@ -599,3 +600,18 @@ def test_writers_queued_behind_the_write_lock_leave_reads_their_threads(
         assert [post.result(timeout=60).status_code for post in posts] == [201] * 10
         assert app.state.engine.pool.checkedout() == 0
     app.state.engine.dispose()
+
+
+def test_an_async_route_taking_a_session_is_refused_when_declared() -> None:
+    """Only a plain `def` route gets its transaction run (and committed) in one thread; an
+    async one would never commit, so declaring it fails at start-up instead."""
+    router = APIRouter(route_class=TransactionRoute)
+    with pytest.raises(TypeError, match="plain def"):
+
+        @router.post("/lost")
+        async def lost(session: WriteSessionDep) -> None:
+            session.add(Change())
+
+    @router.get("/fine")
+    def fine(session: SessionDep) -> None:
+        return None
