@@ -5,11 +5,13 @@ ETag changes exactly when the representation does, whatever produced it.
 Streaming responses (more than one body chunk) pass through untouched.
 """
 
+import asyncio
 import contextlib
 import hashlib
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Header, Response
 from pydantic import BaseModel
@@ -21,6 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ProblemError
 from app.versioning import Change
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def strong_etag(body: bytes) -> str:
@@ -147,35 +152,15 @@ class ResponseCacheMiddleware:
     access log (RequestContextMiddleware) wrap it.
     """
 
-    def __init__(self, app: ASGIApp, *, engine: Engine, max_bytes: int, max_entry: int) -> None:
-        """`engine` is a data_version_engine: one connection, only for the version read."""
+    def __init__(
+        self, app: ASGIApp, *, version: "DataVersion", max_bytes: int, max_entry: int
+    ) -> None:
         self.app = app
-        self.engine = engine
-        self.version_sql = str(_VERSION.compile(dialect=engine.dialect))
-        self.connection: Any = None
+        self.version = version
         self.max_bytes = max_bytes
         self.max_entry = max_entry
         self.entries: OrderedDict[tuple[str, bytes, bytes], _Entry] = OrderedDict()
         self.size = 0
-
-    def _version(self) -> int | None:
-        """The data version, or None if the database cannot be asked (no caching then)."""
-        try:
-            if self.connection is None:
-                self.connection = self.engine.raw_connection()
-            # The driver's own connection (sqlite3 and psycopg both have execute()): the
-            # pool's wrapper costs more than the read.
-            row = self.connection.driver_connection.execute(self.version_sql).fetchone()
-        except Exception:
-            self._reconnect()
-            return None
-        return int(row[0] or 0)
-
-    def _reconnect(self) -> None:
-        if self.connection is not None:
-            with contextlib.suppress(Exception):
-                self.connection.invalidate()
-            self.connection = None
 
     def _store(self, key: tuple[str, bytes, bytes], entry: "_Entry") -> None:
         old = self.entries.pop(key, None)
@@ -210,7 +195,7 @@ class ResponseCacheMiddleware:
             scope["query_string"],
             b"%s\n%s" % (headers.get(b"accept", b""), headers.get(b"origin", b"")),
         )
-        version = self._version()
+        version = await self.version.read()
         if version is None:
             await self.app(scope, receive, send)
             return
@@ -282,19 +267,126 @@ CACHED_PREFIX = "/v1/"
 _REQUEST_HEADERS = frozenset({b"authorization", b"host", b"accept", b"origin", b"if-none-match"})
 
 
-def data_version_engine(engine: Engine) -> Engine:
-    """One connection of its own for the cache's version read, in autocommit.
+class DataVersion:
+    """The data's version (the highest change `seq`), read for every cacheable GET.
 
-    The version is read on the event loop, so it must never wait for the request pool.
-    Readers are not blocked by writers in WAL mode (SQLite) or MVCC (PostgreSQL), so the
-    read is a fraction of a millisecond; it runs on the bare DB-API connection since on
-    a cache hit it is most of the work left. Autocommit: each read sees the latest commit.
+    On a connection of its own, never the request pool, in autocommit so that each read
+    sees the latest commit; readers are not blocked by writers in WAL mode or MVCC.
+    SQLite: read in place on the bare driver connection (in-process, some microseconds;
+    the pool's wrapper cost more than the read). PostgreSQL: a network round trip, so it
+    is awaited, not blocking the event loop, and shared: a read serves every request that
+    arrived before it started, and requests arriving meanwhile share the next one. Each
+    request still sees a version read after it arrived (read-your-writes across
+    instances), at one round trip per burst rather than per request.
     """
-    if engine.dialect.name == "sqlite":
-        connect_args: dict[str, Any] = {"check_same_thread": False, "isolation_level": None}
-    else:
-        connect_args = {"autocommit": True}
-    return create_engine(engine.url, poolclass=StaticPool, connect_args=connect_args)
+
+    def __init__(self, engine: Engine) -> None:
+        self.url = engine.url
+        self.sql = str(_VERSION.compile(dialect=engine.dialect))
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.engine = (
+            create_engine(
+                engine.url,
+                poolclass=StaticPool,
+                connect_args={"check_same_thread": False, "isolation_level": None},
+            )
+            if self.sqlite
+            else None
+        )
+        self.connection: Any = None
+        self._shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SharedRead] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def read(self) -> int | None:
+        """The version, or None if the database cannot be asked (no caching then)."""
+        if self.sqlite:
+            return self._read_sqlite()
+        loop = asyncio.get_running_loop()
+        shared = self._shared.get(loop)
+        if shared is None:
+            shared = self._shared[loop] = _SharedRead(
+                self.url.set(drivername="postgresql"), self.sql
+            )
+        return await shared.read()
+
+    def _read_sqlite(self) -> int | None:
+        try:
+            if self.connection is None:
+                assert self.engine is not None
+                self.connection = self.engine.raw_connection()
+            row = self.connection.driver_connection.execute(self.sql).fetchone()
+        except Exception:
+            if self.connection is not None:
+                with contextlib.suppress(Exception):
+                    self.connection.invalidate()
+            self.connection = None
+            return None
+        return int(row[0] or 0)
+
+    async def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+        shared = self._shared.pop(asyncio.get_running_loop(), None)
+        if shared is not None:
+            await shared.close()
+
+
+class _SharedRead:
+    """PostgreSQL version reads on one event loop: one in flight, the next one shared."""
+
+    def __init__(self, url: Any, sql: str) -> None:
+        self.conninfo = url.render_as_string(hide_password=False)
+        self.sql = sql
+        self.connection: psycopg.AsyncConnection[Any] | None = None
+        self.running: asyncio.Future[int | None] | None = None
+        self.queued: asyncio.Future[int | None] | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def read(self) -> int | None:
+        loop = asyncio.get_running_loop()
+        if self.running is None:
+            self.running = loop.create_future()
+            self._start(self.running)
+            waiting = self.running
+        else:
+            # The read in flight may have started before this request arrived.
+            if self.queued is None:
+                self.queued = loop.create_future()
+            waiting = self.queued
+        # Shielded: a request that goes away must not cancel the read others wait for.
+        return await asyncio.shield(waiting)
+
+    def _start(self, result: "asyncio.Future[int | None]") -> None:
+        task = asyncio.get_running_loop().create_task(self._run(result))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _run(self, result: "asyncio.Future[int | None]") -> None:
+        version: int | None = None
+        try:
+            if self.connection is None or self.connection.closed:
+                import psycopg  # only PostgreSQL deployments need it
+
+                self.connection = await psycopg.AsyncConnection.connect(
+                    self.conninfo, autocommit=True
+                )
+            cursor = await self.connection.execute(self.sql)
+            row = await cursor.fetchone()
+            version = int(row[0] or 0) if row is not None else 0
+        except Exception:  # the requests go on uncached; the next read reconnects
+            await self.close()
+        finally:
+            result.set_result(version)
+            self.running, self.queued = self.queued, None
+            if self.running is not None:
+                self._start(self.running)
+
+    async def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
 
 
 _VERSION = select(func.max(col(Change.seq)))

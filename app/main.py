@@ -17,7 +17,7 @@ from sqlalchemy import text
 from app import API_VERSION
 from app.api.policy import ApiPolicyMiddleware
 from app.api.v1 import router as v1_router
-from app.caching import ETagMiddleware, ResponseCacheMiddleware, data_version_engine
+from app.caching import DataVersion, ETagMiddleware, ResponseCacheMiddleware
 from app.config import Settings, get_settings
 from app.db import WriteGate, make_engine
 from app.errors import install_error_handlers, problem_response, problem_responses
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings)
     metrics = Metrics(engine)
     caching = settings.response_cache_mb and not settings.require_key_for_reads
-    version_engine = data_version_engine(engine) if caching else None
+    data_version = DataVersion(engine) if caching else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -91,8 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         yield
         engine.dispose()
-        if version_engine is not None:
-            version_engine.dispose()
+        if data_version is not None:
+            await data_version.close()
 
     app = FastAPIOffline(
         title="econfacts",
@@ -141,10 +141,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(ApiPolicyMiddleware)
-    if version_engine is not None:
+    if data_version is not None:
         app.add_middleware(
             ResponseCacheMiddleware,
-            engine=version_engine,
+            version=data_version,
             max_bytes=settings.response_cache_mb * 1_000_000,
             max_entry=2_000_000,
         )

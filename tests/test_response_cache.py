@@ -1,14 +1,20 @@
 """The response cache's hit path: it sits outside the policy, guard and CORS middleware, so a
 hit must replay what they added, and still get its own request id, rate limit and metrics."""
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
 from conftest import make_settings
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
+from app.caching import DataVersion
+from app.config import Settings
+from app.db import begin_write, make_engine, utcnow
 from app.main import create_app
+from app.versioning import Action, record_change
 
 LIST = "/v1/facts?country=AZE&limit=3"
 
@@ -90,3 +96,40 @@ def test_a_conditional_hit_is_a_304_with_the_policy_headers(
     assert again.status_code == 304 and again.content == b""
     assert again.headers["etag"] == etag and again.headers["api-version"] == "v1"
     assert "content-length" not in again.headers or again.headers["content-length"] == "0"
+
+
+def test_a_version_read_is_never_older_than_the_request(backend: str, fresh_db_url: str) -> None:
+    """Reads share round trips (PostgreSQL), yet each request gets a version read after it
+    arrived: while a slow read is in flight, a write commits, and requests arriving then
+    see it. All of them share one next read."""
+    engine = make_engine(Settings(database_url=fresh_db_url))
+    version = DataVersion(engine)
+    if backend == "postgres":
+        # A read that takes a while, so the write and the later requests land during it.
+        version.sql = "SELECT max(seq) FROM change CROSS JOIN pg_sleep(0.5)"
+
+    def write() -> None:
+        with Session(engine) as session:
+            begin_write(session)
+            record_change(
+                session,
+                resource="fact",
+                resource_id="probe",
+                revision=1,
+                action=Action.create,
+                actor="test",
+                at=utcnow(),
+            )
+            session.commit()
+
+    async def scenario() -> tuple[int | None, list[int | None]]:
+        first = asyncio.ensure_future(version.read())
+        await asyncio.sleep(0.1)
+        await asyncio.to_thread(write)
+        later = await asyncio.gather(*(version.read() for _ in range(10)))
+        await version.close()
+        return await first, later
+
+    before, after = asyncio.run(scenario())
+    engine.dispose()
+    assert before is not None and all(v == before + 1 for v in after), (before, after)
