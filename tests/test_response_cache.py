@@ -99,9 +99,9 @@ def test_a_conditional_hit_is_a_304_with_the_policy_headers(
 
 
 def test_a_version_read_is_never_older_than_the_request(backend: str, fresh_db_url: str) -> None:
-    """Concurrent reads share round trips (PostgreSQL), yet each request gets a version read after it
-    arrived: while a slow read is in flight, a write commits, and requests arriving then
-    see it. All of them share one next read."""
+    """Concurrent reads share round trips (PostgreSQL), yet each request gets a version
+    read after it arrived: while a slow read is in flight, a write commits, and requests
+    arriving then see it. All of them share one next read."""
     engine = make_engine(Settings(database_url=fresh_db_url))
     version = DataVersion(engine)
     if backend == "postgres":
