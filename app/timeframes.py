@@ -62,11 +62,19 @@ class ReducedDate:
         return cls.parse(f"{day.year:04d}")
 
     def isoformat(self) -> str:
-        if self.precision is Precision.year:
-            return f"{self.first_day.year:04d}"
-        if self.precision is Precision.month:
-            return f"{self.first_day.year:04d}-{self.first_day.month:02d}"
-        return self.first_day.isoformat()
+        return reduced_isoformat(self.first_day, self.precision)
+
+
+def reduced_isoformat(day: date, precision: str | None) -> str:
+    """A day printed as precisely as the source gave it: 2019, 2024-07 or 2024-07-15.
+
+    Works on a stored bound directly (first or last day): rendering a page of facts
+    calls it twice per fact, without building a ReducedDate."""
+    if precision == Precision.year:
+        return f"{day.year:04d}"
+    if precision == Precision.month:
+        return f"{day.year:04d}-{day.month:02d}"
+    return day.isoformat()
 
 
 class TimeWindow(BaseModel):

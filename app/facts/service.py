@@ -39,7 +39,7 @@ from app.pagination import Cursor, SortKey, keyset_page
 from app.search import all_words_match
 from app.sources.models import Source
 from app.sources.service import check_evidence
-from app.timeframes import Precision, ReducedDate
+from app.timeframes import Precision, ReducedDate, reduced_isoformat
 from app.versioning import (
     Action,
     Revision,
@@ -195,15 +195,6 @@ def get_fact(session: Session, *, fact_id: str, as_of: datetime | None = None) -
     return render_facts(session, [get_fact_row(session, fact_id=fact_id, as_of=as_of)])[0]
 
 
-def _reduced(day: date, precision: str | None) -> str:
-    """A stored bound printed as precisely as the source gave it: 2019, 2024-07, 2024-07-15."""
-    if precision == Precision.year:
-        return f"{day.year:04d}"
-    if precision == Precision.month:
-        return f"{day.year:04d}-{day.month:02d}"
-    return day.isoformat()
-
-
 def _time(fact: Any) -> dict[str, Any] | None:
     """FactTime's fields: a date ("in 2019") or a period ("since 1995")."""
     if fact.time_type is None or fact.time_start is None or fact.time_end is None:
@@ -214,15 +205,15 @@ def _time(fact: Any) -> dict[str, Any] | None:
     if fact.time_type == TimeType.date:
         return {
             "type": TimeType.date,
-            "date": _reduced(fact.time_start, start_prec),
+            "date": reduced_isoformat(fact.time_start, start_prec),
             "precision": start_prec,
             **bounds,
         }
     return {
         "type": TimeType.period,
-        "start": _reduced(fact.time_start, start_prec),
+        "start": reduced_isoformat(fact.time_start, start_prec),
         "start_precision": start_prec,
-        "end": _reduced(fact.time_end, end_prec),
+        "end": reduced_isoformat(fact.time_end, end_prec),
         "end_precision": end_prec,
         **bounds,
     }
