@@ -244,14 +244,15 @@ def _route_session(kwargs: dict[str, Any]) -> Session | None:
     return sessions[0] if sessions else None
 
 
-def _transaction(endpoint: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+def _transaction(
+    endpoint: Callable[..., Any], kwargs: dict[str, Any], session: Session | None
+) -> Any:
     """Run a sync route with its session's whole transaction in this one worker thread.
 
     Begin, the route, commit (or roll back) and close happen here, so a connection is
     held only while this thread works on it, never while the request waits for the event
     loop, and a failed commit is an error response, never a 2xx for a lost write.
     """
-    session = _route_session(kwargs)
     if session is None:
         return endpoint(**kwargs)
     work: UnitOfWork = session.info[UNIT_OF_WORK]
@@ -294,9 +295,11 @@ def in_one_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         session = _route_session(kwargs)
         work: UnitOfWork | None = session.info[UNIT_OF_WORK] if session is not None else None
         if work is None or not work.write:
-            return await run_in_threadpool(_transaction, endpoint, kwargs)
+            return await run_in_threadpool(_transaction, endpoint, kwargs, session)
         async with work.gate.slot() as threads:
-            return await anyio.to_thread.run_sync(_transaction, endpoint, kwargs, limiter=threads)
+            return await anyio.to_thread.run_sync(
+                _transaction, endpoint, kwargs, session, limiter=threads
+            )
 
     return run
 

@@ -10,10 +10,12 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +32,54 @@ from app.migrations import upgrade
 from app.seed.loader import load_seed
 
 POSTGRES_URL = os.environ.get("ECONFACTS_TEST_POSTGRES_URL")
+SEED_SOURCE_ID = "trend-4036385"
+SEED_TEXT = (
+    Path(__file__).resolve().parent.parent / "app/seed/data" / f"{SEED_SOURCE_ID}.txt"
+).read_text(encoding="utf-8")
+SEED_PHRASE = "Chinese companies are expected to continue investing in Azerbaijan’s economy"
+
+
+def fact_body(statement: str, **fields: Any) -> dict[str, Any]:
+    """A valid fact create (CHN invests in AZE) whose evidence is a phrase of the seed
+    article; `fields` add to or override it."""
+    start = SEED_TEXT.index(SEED_PHRASE)
+    return {
+        "kind": "investment",
+        "statement": statement,
+        "subject": "CHN",
+        "counterpart": "AZE",
+        "evidence": {
+            "source_id": SEED_SOURCE_ID,
+            "start": start,
+            "end": start + len(SEED_PHRASE),
+            "text": SEED_PHRASE,
+        },
+        **fields,
+    }
+
+
+def run_together(tasks: list[Callable[[], Any]]) -> list[Any]:
+    """Run the tasks in threads released at the same moment by a barrier; return results."""
+    barrier = threading.Barrier(len(tasks))
+    results: list[Any] = [None] * len(tasks)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = tasks[index]()
+        except BaseException as exc:  # re-raised in the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(tasks))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 ROOT = Path(__file__).resolve().parent.parent
 

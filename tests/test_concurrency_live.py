@@ -2,19 +2,21 @@
 change feed read while writers run, and concurrent retries of one idempotent create."""
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import Database, LiveServer, create_api_key, migrated_and_seeded
+from conftest import (
+    Database,
+    LiveServer,
+    create_api_key,
+    fact_body,
+    migrated_and_seeded,
+    run_together,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCE_TEXT = (ROOT / "app/seed/data/trend-4036385.txt").read_text(encoding="utf-8")
 FACT = "aze-chn-investment-chn-to-aze-since-1995"
-PHRASE = "Chinese companies are expected to continue investing in Azerbaijan’s economy"
-START = SOURCE_TEXT.index(PHRASE)
 
 
 @pytest.fixture(scope="module")
@@ -31,47 +33,10 @@ def served(
     db.drop()
 
 
-def fact_body(statement: str) -> dict[str, Any]:
-    return {
-        "kind": "investment",
-        "statement": statement,
-        "subject": "CHN",
-        "counterpart": "AZE",
-        "evidence": {
-            "source_id": "trend-4036385",
-            "start": START,
-            "end": START + len(PHRASE),
-            "text": PHRASE,
-        },
-    }
-
-
 def client(server: LiveServer, key: str) -> httpx.Client:
     return httpx.Client(
         base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
     )
-
-
-def run_together(tasks: list[Callable[[], Any]]) -> list[Any]:
-    """Run the tasks in threads released at the same moment by a barrier; return results."""
-    barrier = threading.Barrier(len(tasks))
-    results: list[Any] = [None] * len(tasks)
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = tasks[index]()
-        except BaseException as exc:  # re-raised in the test thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(tasks))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
-    return results
 
 
 def test_same_if_match_race_has_exactly_one_winner(served: tuple[LiveServer, str]) -> None:

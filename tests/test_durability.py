@@ -15,35 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import LiveServer
+from conftest import SEED_PHRASE, LiveServer
+from conftest import fact_body as seed_fact_body
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCE_ID = "trend-4036385"
-SOURCE_TEXT = (ROOT / "app/seed/data/trend-4036385.txt").read_text(encoding="utf-8")
-PHRASE = "Chinese companies are expected to continue investing in Azerbaijan’s economy"
-START = SOURCE_TEXT.index(PHRASE)
 ALL_STATUSES = [("status", s) for s in ("published", "draft", "retracted", "rejected")]
 WRITERS = 8
 KILL_AFTER_ACKS = 60
 
 
 def fact_body(statement: str) -> dict[str, Any]:
-    assert SOURCE_TEXT.count(PHRASE) == 1
-    return {
-        "kind": "investment",
-        "statement": statement,
-        "subject": "CHN",
-        "counterpart": "AZE",
-        "direction": "subject_to_counterpart",
-        "evidence": {
-            "source_id": SOURCE_ID,
-            "start": START,
-            "end": START + len(PHRASE),
-            "text": PHRASE,
-        },
-    }
+    return seed_fact_body(statement, direction="subject_to_counterpart")
 
 
 def all_pages(http: httpx.Client, path: str, params: list[tuple[str, Any]]) -> list[Any]:
@@ -199,7 +182,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_write(
                 fact = response.json()
                 assert fact["revision"] == 1
                 assert fact["statement"] == statement
-                assert fact["evidence"]["text"] == PHRASE
+                assert fact["evidence"]["text"] == SEED_PHRASE
                 recovered += 1
 
             feed = whole_feed(http)

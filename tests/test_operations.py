@@ -26,6 +26,7 @@ from conftest import (
     make_settings,
     migrated_and_seeded,
 )
+from conftest import fact_body as seed_fact_body
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -43,27 +44,12 @@ from app.tables import Change, Fact
 ROOT = Path(__file__).resolve().parent.parent
 ECONFACTS = str(Path(sys.executable).parent / "econfacts")
 SOURCE_ID = "trend-4036385"
-SOURCE_TEXT = (ROOT / "app/seed/data/trend-4036385.txt").read_text(encoding="utf-8")
-PHRASE = "Chinese companies are expected to continue investing in Azerbaijan’s economy"
-START = SOURCE_TEXT.index(PHRASE)
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 FACT_LIST = "/v1/facts?limit=500&status=published&status=draft&status=retracted"
 
 
 def fact_body(statement: str) -> dict[str, Any]:
-    return {
-        "kind": "investment",
-        "statement": statement,
-        "subject": "CHN",
-        "counterpart": "AZE",
-        "direction": "subject_to_counterpart",
-        "evidence": {
-            "source_id": SOURCE_ID,
-            "start": START,
-            "end": START + len(PHRASE),
-            "text": PHRASE,
-        },
-    }
+    return seed_fact_body(statement, direction="subject_to_counterpart")
 
 
 def server_output(server: LiveServer) -> str:

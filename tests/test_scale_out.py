@@ -12,21 +12,21 @@ collected at all.
 """
 
 import os
-import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import Database, LiveServer, create_api_key, migrated_and_seeded
+from conftest import (
+    Database,
+    LiveServer,
+    create_api_key,
+    fact_body,
+    migrated_and_seeded,
+    run_together,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("ECONFACTS_TEST_POSTGRES_URL")
-SOURCE_ID = "trend-4036385"
-SOURCE_TEXT = (ROOT / "app/seed/data/trend-4036385.txt").read_text(encoding="utf-8")
-PHRASE = "Chinese companies are expected to continue investing in Azerbaijan’s economy"
-START = SOURCE_TEXT.index(PHRASE)
 SEED_FACT = "aze-chn-investment-chn-to-aze-since-1995"
 
 
@@ -74,21 +74,6 @@ def clients(
         yield a, b
 
 
-def fact_body(statement: str) -> dict[str, Any]:
-    return {
-        "kind": "investment",
-        "statement": statement,
-        "subject": "CHN",
-        "counterpart": "AZE",
-        "evidence": {
-            "source_id": SOURCE_ID,
-            "start": START,
-            "end": START + len(PHRASE),
-            "text": PHRASE,
-        },
-    }
-
-
 def all_pages(http: httpx.Client, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Every item of a list, following `next`."""
     items: list[dict[str, Any]] = []
@@ -118,28 +103,6 @@ def feed(http: httpx.Client, limit: int) -> tuple[list[dict[str, Any]], list[str
         since = page["next"]
         if not page["has_more"]:
             return items, tokens
-
-
-def run_together(tasks: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    """Run the tasks in threads released at the same moment by a barrier."""
-    barrier = threading.Barrier(len(tasks))
-    results: list[Any] = [None] * len(tasks)
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = tasks[index]()
-        except BaseException as exc:  # re-raised in the test thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(tasks))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
-    return results
 
 
 class TestTwoInstancesOnePostgres:
