@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.countries import normalise_country_code
 from app.entities.schemas import EntityRef
-from app.facts.models import Status
+from app.facts.models import Modality, Status
 from app.facts.schemas import AsOf, ClaimedBy, Evidence, EvidenceIn, FactTime, Strict, TimeIn
 from app.pagination import ListQuery
 from app.search import check_words
@@ -42,6 +42,7 @@ AGREEMENT_EXAMPLE: dict[str, Any] = {
     },
     "documents": 10,
     "sectors": ["economy", "industry", "investment"],
+    "modality": "reported",
     "claimed_by": {"id": "arzukhan-alizadeh", "name": "Arzukhan Alizadeh", "role": "MP"},
     "evidence": {"source_id": "trend-4036385", "start": 1078, "end": 1229, "text": "in 2019, ..."},
     "status": "published",
@@ -62,6 +63,10 @@ class AgreementPublic(BaseModel):
     event: EntityRef | None = Field(description="Where it was signed, if stated.")
     documents: int | None
     sectors: list[str]
+    modality: Modality = Field(
+        description="`reported` for a signed agreement; `forecast` for one announced to be "
+        "signed, `target` for one planned."
+    )
     claimed_by: ClaimedBy | None
     evidence: Evidence
     status: Status

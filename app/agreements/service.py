@@ -39,6 +39,7 @@ def to_agreement(fact: FactPublic) -> AgreementPublic:
         event=details.event,
         documents=details.documents,
         sectors=details.sectors,
+        modality=fact.modality,
         claimed_by=fact.claimed_by,
         evidence=fact.evidence,
         status=fact.status,
@@ -155,7 +156,14 @@ def update_agreement(session: Session, *, current: Fact, body: AgreementUpdate, 
     existing = render_agreements(session, [current])[0]
     merged = revalidate(AgreementCreate, {**_as_input(existing, current), **changes})
     _resolve_parties(session, merged, actor)
-    full = FactUpdate.model_validate({**_as_fact(merged).model_dump(), "reason": body.reason})
+    full = FactUpdate.model_validate(
+        {
+            **_as_fact(merged).model_dump(),
+            "modality": current.modality,
+            "sector": current.sector,
+            "reason": body.reason,
+        }
+    )
     return update_fact(session, current=current, body=full, actor=actor)
 
 

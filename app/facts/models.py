@@ -27,6 +27,19 @@ class FactKind(StrEnum):
     agreement = "agreement"
     diplomatic_event = "diplomatic_event"
     relationship_status = "relationship_status"
+    exports = "exports"
+    financing = "financing"
+
+
+class Modality(StrEnum):
+    """Whether a figure happened. Officials put targets ("raise trade to $10 billion by
+    2030") and forecasts ("will reach") next to actual figures; served as reported, a target
+    would become a pair's headline figure, so latest figures, series and conflicts read
+    `reported` facts only."""
+
+    reported = "reported"
+    target = "target"
+    forecast = "forecast"
 
 
 class Direction(StrEnum):
@@ -108,6 +121,13 @@ class Fact(Versioned, table=True):
     evidence_start: int
     evidence_end: int
     evidence_text: str = Field(sa_type=Text)
+
+    modality: str = Field(default=Modality.reported, max_length=20)
+    sector: str | None = Field(
+        default=None,
+        max_length=100,
+        description="A part of the whole, e.g. `oil` in a breakdown; null for the whole.",
+    )
 
     mentions: list[str] = Field(default_factory=list, sa_type=JSON)
     attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

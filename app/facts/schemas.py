@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from app.countries import normalise_country_code
 from app.entities.schemas import EntityRef
-from app.facts.models import Comparator, Direction, FactKind, Status, TimeType
+from app.facts.models import Comparator, Direction, FactKind, Modality, Status, TimeType
 from app.pagination import ListQuery
 from app.search import check_words
 from app.strict import Strict
@@ -104,6 +104,8 @@ FACT_EXAMPLE: dict[str, Any] = {
         "text": "since 1995, Chinese companies have invested nearly $1 billion in "
         "Azerbaijan’s economy",
     },
+    "modality": "reported",
+    "sector": None,
     "mentions": [],
     "agreement": None,
     "status": "published",
@@ -112,6 +114,14 @@ FACT_EXAMPLE: dict[str, Any] = {
     "created_at": "2025-04-28T00:00:00Z",
     "updated_at": "2025-04-28T00:00:00Z",
 }
+
+
+MODALITY_HELP = (
+    '`reported`: stated as having happened; `target`: a goal someone set ("raise trade to '
+    '$10 billion by 2030"; its time is the year it is for); `forecast`: an expectation '
+    '("will reach"). Dossiers, series and conflicts read reported facts only.'
+)
+SECTOR_HELP = "The part of the whole a figure covers (`oil` in a breakdown); null for the whole."
 
 
 class FactPublic(BaseModel):
@@ -128,6 +138,8 @@ class FactPublic(BaseModel):
     )
     quantity: Quantity | None
     time: FactTime | None
+    modality: Modality = Field(description=MODALITY_HELP)
+    sector: str | None = Field(description=SECTOR_HELP)
     claimed_by: ClaimedBy | None
     evidence: Evidence
     mentions: list[EntityRef]
@@ -218,6 +230,11 @@ class FactFilters(TimeWindow, AsOf):
     )
     unit: str | None = Field(None, description="Unit of the figure: USD, documents, rank...")
     comparator: Comparator | None = None
+    modality: list[Modality] = Field(
+        default_factory=list,
+        description="Repeatable: any of them; default all. `modality=reported` leaves out "
+        "targets and forecasts.",
+    )
     status: list[Status] = Field(
         default_factory=lambda: [Status.published],
         description="Repeatable; default `published`.",
@@ -286,7 +303,12 @@ NON_CURRENCY_UNITS = frozenset({"documents", "rank", "ratio", "years", "percent"
 
 
 class QuantityIn(Strict):
-    value: Decimal = Field(allow_inf_nan=False, ge=0, max_digits=30, decimal_places=6)
+    value: Decimal = Field(
+        allow_inf_nan=False,
+        max_digits=30,
+        decimal_places=6,
+        description="Not negative, except a percent change (a fall of 7.1% is -7.1).",
+    )
     unit: str = Field(
         description="ISO 4217 currency code (USD, EUR, AZN...) or one of: "
         + ", ".join(sorted(NON_CURRENCY_UNITS))
@@ -311,6 +333,12 @@ class QuantityIn(Strict):
             f"'{unit}' is neither an ISO 4217 currency code nor one of "
             f"{', '.join(sorted(NON_CURRENCY_UNITS))}"
         )
+
+    @model_validator(mode="after")
+    def _sign(self) -> "QuantityIn":
+        if self.value < 0 and self.unit != "percent":
+            raise ValueError("only a percent change can be negative (a fall of 7.1% is -7.1)")
+        return self
 
 
 class TimeIn(Strict):
@@ -396,6 +424,8 @@ class FactCreate(Strict):
     direction: Direction = Direction.bilateral
     quantity: QuantityIn | None = None
     time: TimeIn | None = None
+    modality: Modality = Field(Modality.reported, description=MODALITY_HELP)
+    sector: str | None = Field(None, min_length=1, max_length=100, description=SECTOR_HELP)
     claimed_by: str | None = Field(None, description="Entity id of the person claiming it.")
     claimed_role: str | None = Field(None, max_length=200)
     evidence: EvidenceIn
@@ -436,6 +466,8 @@ class FactUpdate(Strict):
     direction: Direction | None = None
     quantity: QuantityIn | None = None
     time: TimeIn | None = None
+    modality: Modality | None = None
+    sector: str | None = Field(None, min_length=1, max_length=100)
     claimed_by: str | None = None
     claimed_role: str | None = Field(None, max_length=200)
     evidence: EvidenceIn | None = None

@@ -131,6 +131,8 @@ def fact_conditions(session: Session, query: FactFilters) -> list[ColumnElement[
         conditions.append(col(Fact.unit) == query.unit)
     if query.comparator is not None:
         conditions.append(col(Fact.comparator) == query.comparator.value)
+    if query.modality:
+        conditions.append(col(Fact.modality).in_([m.value for m in query.modality]))
     if query.q:
         conditions.append(all_words_match(query.q, col(Fact.statement), col(Fact.evidence_text)))
     return conditions
@@ -292,6 +294,8 @@ def render_facts(session: Session, facts: Sequence[Any]) -> list[FactPublic]:
                 "direction": f.direction,
                 "quantity": _quantity(f),
                 "time": _time(f),
+                "modality": f.modality,
+                "sector": f.sector,
                 "claimed_by": {"id": claimant.id, "name": claimant.name, "role": f.claimed_role}
                 if claimant
                 else None,
@@ -347,6 +351,8 @@ def _columns(session: Session, body: FactCreate, *, actor: str) -> dict[str, Any
         "subject_id": entity(body.subject, "subject"),
         "counterpart_id": entity(body.counterpart, "counterpart") if body.counterpart else None,
         "direction": body.direction.value,
+        "modality": body.modality.value,
+        "sector": body.sector,
         "claimed_by_id": entity(body.claimed_by, "claimed_by") if body.claimed_by else None,
         "claimed_role": body.claimed_role,
         "source_id": evidence.source_id,
@@ -442,6 +448,8 @@ def _as_input(fact: Fact) -> dict[str, Any]:
         "direction": fact.direction,
         "quantity": quantity,
         "time": time,
+        "modality": fact.modality,
+        "sector": fact.sector,
         "claimed_by": fact.claimed_by_id,
         "claimed_role": fact.claimed_role,
         "evidence": {

@@ -15,13 +15,15 @@ from app.sources.schemas import SourceSummary
 
 INDICATORS = (
     FactKind.investment,
+    FactKind.financing,
     FactKind.trade_turnover,
+    FactKind.exports,
     FactKind.trade_growth,
     FactKind.partner_rank,
 )
-DIRECTED = (FactKind.investment, FactKind.partner_rank)
-"""Investment flows from subject to counterpart; a rank places the subject among the
-counterpart's partners. Either way the order of the pair matters."""
+DIRECTED = (FactKind.investment, FactKind.financing, FactKind.exports, FactKind.partner_rank)
+"""Investment, financing and exports flow from subject to counterpart; a rank places the
+subject among the counterpart's partners. Either way the order of the pair matters."""
 
 
 class Indicator(BaseModel):
@@ -30,7 +32,10 @@ class Indicator(BaseModel):
         alias="from", description="Directed indicators: the investor, or the ranked partner."
     )
     to: EntityRef | None = Field(description="Directed indicators: the other side.")
-    latest: FactPublic = Field(description="The figure covering the latest time.")
+    sector: str | None = Field(
+        description="The part of the whole (`oil`) for a breakdown; null for the whole."
+    )
+    latest: FactPublic = Field(description="The reported figure covering the latest time.")
     facts: int = Field(description="How many published facts there are for this indicator.")
     series: str = Field(description="The URL of this indicator's series, ready to chart.")
 
@@ -55,6 +60,11 @@ class RelationPublic(BaseModel):
     pair: list[EntityRef] = Field(description="The two countries, in code order.")
     indicators: list[Indicator]
     conflicts: list[Conflict]
+    targets: list[FactPublic] = Field(
+        description='Targets and forecasts for the pair ("raise trade to $10 billion by '
+        '2030"), with who set them: kept apart from the reported figures above, which they '
+        "never replace. Latest time first, at most 20."
+    )
     agreements: list[AgreementPublic] = Field(
         description="Oldest first, undated last; at most 100 (all of them: "
         "/v1/agreements?country=A&counterpart=B)."
@@ -91,6 +101,12 @@ class SeriesQuery(AsOf):
         examples=["AZE-CHN"],
     )
     unit: str | None = Field(None, description="Keep only figures in this unit, e.g. USD.")
+    sector: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="The figures of one part of a breakdown (e.g. `oil`); default: the whole.",
+    )
 
     @field_validator("indicator")
     @classmethod

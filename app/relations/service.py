@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote_plus
 
 from sqlalchemy import and_, exists, or_
 from sqlalchemy import select as sa_select
@@ -15,7 +16,7 @@ from app.entities.models import Entity
 from app.entities.schemas import EntityRef
 from app.entities.service import entity_refs
 from app.errors import bad_param
-from app.facts.models import Direction, Fact, FactKind, Status, pair_key
+from app.facts.models import Direction, Fact, FactKind, Modality, Status, pair_key
 from app.facts.service import render_facts
 from app.quotes.models import Quote, QuoteMention
 from app.quotes.schemas import QuotePublic
@@ -53,12 +54,14 @@ def _indicator_rows(session: Session, key: str, as_of: datetime | None) -> Seque
             col(Fact.unit),
             col(Fact.value),
             col(Fact.comparator),
+            col(Fact.sector),
             col(Fact.time_start),
             col(Fact.time_end),
             col(Fact.valid_from),
         ).where(
             visible_at(Fact, as_of),
             col(Fact.status) == Status.published.value,
+            col(Fact.modality) == Modality.reported.value,
             col(Fact.pair_key) == key,
             col(Fact.kind).in_([k.value for k in INDICATORS]),
             col(Fact.value).is_not(None),
@@ -100,13 +103,14 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
     key = pair_key(a, b)
     refs = entity_refs(session, (a, b))
 
-    grouped: dict[tuple[str, str | None, str | None], list[Any]] = defaultdict(list)
+    grouped: dict[tuple[str, str | None, str | None, str | None], list[Any]] = defaultdict(list)
     for row in _indicator_rows(session, key, as_of):
         directed = FactKind(row.kind) in DIRECTED
         group = (
             row.kind,
             row.subject_id if directed else None,
             row.counterpart_id if directed else None,
+            row.sector,
         )
         grouped[group].append(row)
 
@@ -133,7 +137,7 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
 
     indicators: list[Indicator] = []
     conflicts: list[Conflict] = []
-    for (kind, source, target), latest_id, count, clashes in plan:
+    for (kind, source, target, sector), latest_id, count, clashes in plan:
         latest = rendered[latest_id]
         from_, to = (latest.subject, latest.counterpart) if source else (None, None)
         route = f"{source}-{target}" if source else f"{a}-{b}"
@@ -143,9 +147,11 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
                     "indicator": kind,
                     "from": from_,
                     "to": to,
+                    "sector": sector,
                     "latest": latest,
                     "facts": count,
-                    "series": f"/{API_VERSION}/series?indicator={kind}&pair={route}",
+                    "series": f"/{API_VERSION}/series?indicator={kind}&pair={route}"
+                    + (f"&sector={quote_plus(sector)}" if sector else ""),
                 }
             )
         )
@@ -176,6 +182,15 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
             .limit(TIMELINE)
         ).all(),
     )
+    targets = render_facts(
+        session,
+        session.exec(
+            select(Fact)
+            .where(*pair_facts, col(Fact.modality) != Modality.reported.value)
+            .order_by(col(Fact.sort_date).desc(), col(Fact.id))
+            .limit(RECENT)
+        ).all(),
+    )
     quotes = _pair_quotes(session, a, b, as_of)
     source_ids = sa_select(col(Fact.source_id)).where(*pair_facts).distinct()
     sources = session.exec(
@@ -193,6 +208,7 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
         pair=[refs[a], refs[b]],
         indicators=indicators,
         conflicts=conflicts,
+        targets=targets,
         agreements=[to_agreement(f) for f in agreements],
         quotes=quotes,
         sources=source_summaries(session, sources),
@@ -239,6 +255,7 @@ def series(session: Session, *, query: SeriesQuery) -> SeriesPublic:
     stmt = select(Fact).where(
         visible_at(Fact, query.as_of),
         col(Fact.status) == Status.published.value,
+        col(Fact.modality) == Modality.reported.value,
         col(Fact.kind) == query.indicator.value,
         col(Fact.value).is_not(None),
         col(Fact.time_start).is_not(None),
@@ -246,6 +263,9 @@ def series(session: Session, *, query: SeriesQuery) -> SeriesPublic:
     )
     if query.unit:
         stmt = stmt.where(col(Fact.unit) == query.unit)
+    stmt = stmt.where(
+        col(Fact.sector).is_(None) if query.sector is None else col(Fact.sector) == query.sector
+    )
     rows = session.exec(stmt.order_by(col(Fact.time_end), col(Fact.time_start), col(Fact.id))).all()
     refs: dict[str, EntityRef] = entity_refs(session, (a, b))
     points = []

@@ -39,6 +39,8 @@ LABELS = {
     "trade_turnover": "Trade turnover",
     "trade_growth": "Trade growth",
     "partner_rank": "Partner rank",
+    "exports": "Exports",
+    "financing": "Financing",
 }
 
 
@@ -112,9 +114,12 @@ def pair_page(
             else f"{relation.pair[0].id}-{relation.pair[1].id}"
         )
         points = series(
-            session, query=SeriesQuery(indicator=indicator.indicator, pair=route)
+            session,
+            query=SeriesQuery(indicator=indicator.indicator, pair=route, sector=indicator.sector),
         ).points
-        label = f"{LABELS.get(indicator.indicator.value, indicator.indicator.value)} {direction}".strip()
+        name = LABELS.get(indicator.indicator.value, indicator.indicator.value)
+        part = f" ({indicator.sector})" if indicator.sector else ""
+        label = f"{name}{part} {direction}".strip()
         figures.append(
             {**_card(indicator.latest), "label": label, "chart": series_chart(points, label)}
         )
@@ -124,6 +129,15 @@ def pair_page(
             "facts": [_card(f) for f in c.facts],
         }
         for c in relation.conflicts
+    ]
+    targets = [
+        {
+            **_card(fact),
+            "label": f"{LABELS.get(fact.kind.value, fact.kind.value)} {fact.modality.value}",
+            "by": fact.claimed_by.name if fact.claimed_by else None,
+        }
+        for fact in relation.targets
+        if fact.quantity is not None
     ]
     agreements = [
         {
@@ -150,6 +164,7 @@ def pair_page(
             "pair": relation.pair,
             "figures": [f for f in figures if f["fact"].kind in INDICATORS],
             "conflicts": conflicts,
+            "targets": targets,
             "agreements": agreements,
             "quotes": quotes,
             "sources": relation.sources,
