@@ -16,10 +16,12 @@ RUN groupadd --system --gid 10001 econfacts \
     && mkdir -p /data \
     && chown econfacts:econfacts /data
 
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml README.md alembic.ini requirements-nlp.txt ./
 COPY app ./app
 COPY migrations ./migrations
-RUN pip install --no-cache-dir -e .
+COPY tests/data/corpus ./tests/data/corpus
+RUN pip install --no-cache-dir -e . \
+    && pip install --no-cache-dir --no-deps --require-hashes -r requirements-nlp.txt
 
 USER 10001:10001
 VOLUME ["/data"]

@@ -102,16 +102,28 @@ def db_restore(path: Annotated[Path, typer.Argument(help="A file made by `db bac
 
 
 @cli.command()
-def seed() -> None:
+def seed(
+    corpus: Annotated[
+        bool,
+        typer.Option(
+            help="Also load the annotated corpus of real articles (tests/data/corpus), "
+            "where this checkout has it."
+        ),
+    ] = True,
+) -> None:
     """Load the curated seed articles and their facts; running it again changes nothing."""
     from app.db import begin_write, make_engine
-    from app.seed.loader import SeedError, load_seed
+    from app.seed.loader import CORPUS_DIR, SeedError, SeedReport, load_seed
 
     engine = make_engine(get_settings())
     try:
         with Session(engine) as session:
             begin_write(session)
             report = load_seed(session)
+            if corpus and CORPUS_DIR.is_dir():
+                more: SeedReport = load_seed(session, CORPUS_DIR)
+                report.created.update(more.created)
+                report.unchanged.update(more.unchanged)
             session.commit()
     except SeedError as exc:
         typer.echo(f"seed refused, nothing written: {exc}", err=True)
@@ -180,17 +192,37 @@ def ingest(
 def eval_extraction(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Annotated .yaml files or folders; default: seed + tests/data."),
+        typer.Argument(help="Annotated .yaml files or folders; default: the seed + the corpus."),
     ] = None,
+    per_article: Annotated[bool, typer.Option(help="Also print a table per article.")] = False,
+    parser: Annotated[
+        bool, typer.Option(help="Use the statistical parse (--no-parser: rules alone).")
+    ] = True,
+    calibrate: Annotated[
+        bool,
+        typer.Option(help="Write app/ingestion/calibration.json from the dev split's results."),
+    ] = False,
 ) -> None:
-    """Print the extractor's precision and recall per fact kind on annotated articles."""
-    from app.ingestion.evaluation import report
-    from app.seed.loader import DATA_DIR
+    """Print recall and precision of fully right facts and of quotes with their speaker, per
+    split (dev, test) and kind, and a reliability table (confidence -> observed precision)."""
+    import json
 
-    roots = paths or [DATA_DIR, Path(__file__).resolve().parent.parent / "tests" / "data"]
+    from app.ingestion.calibration import CALIBRATION_FILE
+    from app.ingestion.evaluation import calibration, report
+    from app.seed.loader import CORPUS_DIR, DATA_DIR
+
+    roots = paths or [DATA_DIR, CORPUS_DIR]
     files = sorted(f for p in roots for f in ([p] if p.is_file() else p.glob("*.yaml")))
-    text, _ = report(files)
+    text, scores = report(files, parser=parser, per_article=per_article)
     typer.echo(text)
+    if calibrate:
+        if "dev" not in scores:
+            typer.echo("error: no dev articles to calibrate on", err=True)
+            raise typer.Exit(1)
+        CALIBRATION_FILE.write_text(
+            json.dumps(calibration(scores["dev"]), indent=2) + "\n", encoding="utf-8"
+        )
+        typer.echo(f"wrote {CALIBRATION_FILE}", err=True)
 
 
 @keys_cli.command("create")

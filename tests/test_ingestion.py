@@ -689,19 +689,21 @@ def test_cli_ingest_refuses_an_unknown_outlet(desk: Desk, tmp_path: Path) -> Non
 
 
 def test_cli_eval_extraction_prints_the_table() -> None:
-    """`econfacts eval-extraction` prints per-article and overall precision and recall for
-    every kind."""
+    """`econfacts eval-extraction` prints, per split, every kind's precision and recall, the
+    count of targets drafted as reported figures and a reliability table."""
     result = run("eval-extraction")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "ALL ARTICLES" in out
-    assert "precision" in out and "recall" in out
-    for stem in ["trend-4036385", *(p.stem for p in (ROOT / "tests/data").glob("*.yaml"))]:
-        assert stem in out
-    total = out.split("ALL ARTICLES", 1)[1]
+    assert "SPLIT DEV (" in out and "SPLIT TEST (" in out
+    dev, test = out.split("SPLIT TEST", 1)
+    for part in (dev, test):
+        assert "precision" in part and "recall" in part
+        assert "  all " in part
+        assert "targets/forecasts drafted as reported figures:" in part
+        assert "quotes with the right speaker:" in part
+        assert "confidence" in part and "observed" in part
     for kind in KINDS:
-        assert f"  {kind} " in total, kind
-    assert "  all " in total
+        assert f"  {kind} " in dev, kind
 
 
 def test_cli_eval_extraction_on_the_seed_alone() -> None:
@@ -709,10 +711,8 @@ def test_cli_eval_extraction_on_the_seed_alone() -> None:
     counted, and the total row is there."""
     result = run("eval-extraction", str(ROOT / "app/seed/data/trend-4036385.yaml"))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("trend-4036385\n")
-    rows = {
-        line.split()[0]: line.split()[1:]
-        for line in result.stdout.split("ALL ARTICLES", 1)[1].strip().splitlines()[1:]
-    }
+    assert result.stdout.startswith("SPLIT DEV (1 articles)\n")
+    table = result.stdout.split("  facts:", 1)[0]
+    rows = {line.split()[0]: line.split()[1:] for line in table.strip().splitlines()[2:]}
     gold = len(SEED["facts"]) + len(SEED["quotes"])
     assert rows["all"][0] == str(gold)

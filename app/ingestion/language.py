@@ -22,9 +22,22 @@ from app.facts.models import Comparator
 HEDGES: dict[str, Comparator] = {
     "more than": Comparator.more_than,
     "over": Comparator.more_than,
+    "just over": Comparator.more_than,
+    "well over": Comparator.more_than,
     "surpassing": Comparator.more_than,
+    "surpassed": Comparator.more_than,
+    "surpass": Comparator.more_than,
+    "surpasses": Comparator.more_than,
     "exceeding": Comparator.more_than,
+    "exceeded": Comparator.more_than,
+    "exceeds": Comparator.more_than,
+    "exceed": Comparator.more_than,
+    "topped": Comparator.more_than,
+    "topping": Comparator.more_than,
+    "top": Comparator.more_than,
+    "crossed": Comparator.more_than,
     "above": Comparator.more_than,
+    "upwards of": Comparator.more_than,
     "in excess of": Comparator.more_than,
     "at least": Comparator.at_least,
     "no less than": Comparator.at_least,
@@ -37,6 +50,9 @@ HEDGES: dict[str, Comparator] = {
     "roughly": Comparator.approx,
     "close to": Comparator.approx,
     "an estimated": Comparator.approx,
+    "estimated": Comparator.approx,
+    "approx.": Comparator.approx,
+    "just under": Comparator.less_than,
     "up to": Comparator.at_most,
     "at most": Comparator.at_most,
     "less than": Comparator.less_than,
@@ -168,7 +184,44 @@ def country_names() -> dict[str, str]:
         for name in candidates:
             if name and len(name) > 3 and not name.isupper():
                 names.setdefault(name, alpha3)
+    for name, alpha3 in NEWS_NAMES.items():
+        names.setdefault(name, alpha3)
     return names
+
+
+NEWS_NAMES = {
+    "US": "USA",
+    "U.S.": "USA",
+    "USA": "USA",
+    "UK": "GBR",
+    "U.K.": "GBR",
+    "UAE": "ARE",
+    "Emirati": "ARE",
+    "Saudi": "SAU",
+    "Türkiye": "TUR",
+    "Turkiye": "TUR",
+    "Korea": "KOR",
+    "Korean": "KOR",
+    "Vietnam": "VNM",
+    "Vietnamese": "VNM",
+    "Laos": "LAO",
+    "Lao": "LAO",
+    "Russia": "RUS",
+    "Iran": "IRN",
+    "Syria": "SYR",
+    "Czechia": "CZE",
+    "American": "USA",
+    "Uzbek": "UZB",
+    "Kazakh": "KAZ",
+    "Kyrgyz": "KGZ",
+    "Turkmen": "TKM",
+    "Tajik": "TJK",
+    "Philippine": "PHL",
+    "Filipino": "PHL",
+    "Argentine": "ARG",
+}
+"""Short forms wire copy uses that the country libraries leave out (all-caps abbreviations,
+which they only list beside two-letter codes that would match ordinary words)."""
 
 
 @lru_cache

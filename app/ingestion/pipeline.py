@@ -18,6 +18,7 @@ from app.errors import ProblemError
 from app.facts.models import Fact, Status
 from app.facts.schemas import FactCreate
 from app.facts.service import create_fact
+from app.ingestion.calibration import FLOOR
 from app.ingestion.extract import Extraction, FactCandidate, Person, extract
 from app.quotes.models import Quote
 from app.quotes.schemas import QuoteCreate
@@ -108,6 +109,8 @@ def _fact_body(
             "direction": candidate.direction,
             "quantity": quantity,
             "time": candidate.time.as_input() if candidate.time else None,
+            "modality": candidate.modality,
+            "sector": candidate.sector,
             "claimed_by": people.get(speaker.name) if speaker else None,
             "claimed_role": speaker.role if speaker else None,
             "evidence": {
@@ -125,8 +128,14 @@ def save_candidates(
     session: Session, *, source: Source, extraction: Extraction, actor: str, result: IngestResult
 ) -> None:
     people: dict[str, str] = {}
-    for person in extraction.people:
-        people[person.name] = _entity(session, person.name, EntityKind.person, actor, person.role)
+    speakers = [*extraction.people]
+    speakers += [f.speaker for f in extraction.facts if f.speaker is not None]
+    speakers += [q.speaker for q in extraction.quotes if q.speaker is not None]
+    for person in speakers:
+        if person.name not in people:
+            people[person.name] = _entity(
+                session, person.name, EntityKind(person.kind), actor, person.role
+            )
     events: dict[str, str] = {}
     for candidate in extraction.facts:
         name = (candidate.agreement or {}).get("event_name")
@@ -134,6 +143,13 @@ def save_candidates(
             events[name] = _entity(session, name, EntityKind.event, actor)
 
     for candidate in extraction.facts:
+        if candidate.confidence < FLOOR:
+            result.skipped.append(
+                f"{candidate.kind.value} at [{candidate.evidence.start}:{candidate.evidence.end}]: "
+                f"rule {candidate.rule} is right {candidate.confidence:.0%} of the time on the "
+                f"development corpus, below the {FLOOR:.0%} floor for drafts"
+            )
+            continue
         try:
             with session.begin_nested():
                 body = _fact_body(candidate, source.id, people, events)
@@ -153,6 +169,12 @@ def save_candidates(
 
     for quote in extraction.quotes:
         speaker: Person | None = quote.speaker
+        if speaker is not None and quote.confidence < FLOOR:
+            result.skipped.append(
+                f"quote at [{quote.evidence.start}:{quote.evidence.end}]: speaker pass "
+                f"{quote.rule} is right {quote.confidence:.0%} of the time, below the floor"
+            )
+            continue
         if speaker is None or speaker.name not in people:
             result.skipped.append(
                 f"quote at [{quote.evidence.start}:{quote.evidence.end}]: no speaker found"

@@ -32,6 +32,8 @@ from app.sources.schemas import SourceCreate
 from app.sources.service import create_source
 
 DATA_DIR = Path(__file__).parent / "data"
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "corpus"
+"""The annotated corpus of real articles: curated like the seed, so `make run` serves it."""
 ACTOR = "seed"
 
 
