@@ -5,7 +5,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from app.countries import normalise_country_code
 from app.entities.schemas import EntityRef
@@ -303,16 +311,16 @@ NON_CURRENCY_UNITS = frozenset({"documents", "rank", "ratio", "years", "percent"
 
 
 class QuantityIn(Strict):
+    unit: str = Field(
+        description="ISO 4217 currency code (USD, EUR, AZN...) or one of: "
+        + ", ".join(sorted(NON_CURRENCY_UNITS))
+        + "."
+    )
     value: Decimal = Field(
         allow_inf_nan=False,
         max_digits=30,
         decimal_places=6,
         description="Not negative, except a percent change (a fall of 7.1% is -7.1).",
-    )
-    unit: str = Field(
-        description="ISO 4217 currency code (USD, EUR, AZN...) or one of: "
-        + ", ".join(sorted(NON_CURRENCY_UNITS))
-        + "."
     )
     comparator: Comparator
     hedge: str | None = Field(None, max_length=60, examples=["nearly"])
@@ -334,11 +342,13 @@ class QuantityIn(Strict):
             f"{', '.join(sorted(NON_CURRENCY_UNITS))}"
         )
 
-    @model_validator(mode="after")
-    def _sign(self) -> "QuantityIn":
-        if self.value < 0 and self.unit != "percent":
+    @field_validator("value")
+    @classmethod
+    def _sign(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        """Declared after `unit`, so the unit is known here and the error names `value`."""
+        if value < 0 and info.data.get("unit") != "percent":
             raise ValueError("only a percent change can be negative (a fall of 7.1% is -7.1)")
-        return self
+        return value
 
 
 class TimeIn(Strict):
