@@ -2,7 +2,9 @@
 
 A pure ASGI middleware: it hashes the bytes the client would receive, so the
 ETag changes exactly when the representation does, whatever produced it.
-Streaming responses (more than one body chunk) pass through untouched.
+Streaming responses (more than one body chunk) pass through untouched. A route
+may set its own ETag instead, which the middleware keeps: item GETs of facts and
+agreements send the record's ETag, the same in both views (app.facts.views).
 """
 
 import asyncio
@@ -46,11 +48,14 @@ def etag_of(representation: BaseModel) -> str:
     return strong_etag(representation.model_dump_json().encode())
 
 
-def require_if_match(if_match: str | None, current: BaseModel) -> None:
+def require_if_match(
+    if_match: str | None, current: BaseModel | None = None, *, etag: str | None = None
+) -> None:
     """Optimistic concurrency for PATCH and status changes (RFC 9110 section 13.1.1).
 
     Without If-Match the write is refused with 428 (we will not guess that the
-    client saw the latest revision); with a stale one, 412.
+    client saw the latest revision); with a stale one, 412. The record's ETag is
+    `etag` if given (see app.facts.views), else that of `current`.
     """
     if if_match is None:
         raise ProblemError(
@@ -59,7 +64,9 @@ def require_if_match(if_match: str | None, current: BaseModel) -> None:
             "read it, so that no one else's change is overwritten. GET it for its ETag.",
             code="precondition_required",
         )
-    etag = etag_of(current)
+    if etag is None:
+        assert current is not None, "give the current representation or its ETag"
+        etag = etag_of(current)
     tags = {tag.strip() for tag in if_match.split(",")}
     if "*" not in tags and etag not in tags:
         raise ProblemError(
@@ -70,9 +77,10 @@ def require_if_match(if_match: str | None, current: BaseModel) -> None:
         )
 
 
-def with_etag(response: Response, representation: BaseModel) -> Any:
-    """Set the item's ETag on the response and return the representation."""
-    response.headers["ETag"] = etag_of(representation)
+def with_etag(response: Response, representation: BaseModel, *, etag: str | None = None) -> Any:
+    """Set the item's ETag (`etag`, or that of the representation) on the response and
+    return the representation."""
+    response.headers["ETag"] = etag or etag_of(representation)
     return representation
 
 

@@ -37,7 +37,9 @@ def install_openapi(app: FastAPI) -> None:
         headers = components.setdefault("headers", {})
         headers["ETag"] = {
             "description": "Strong validator of this representation; send it back in "
-            "If-None-Match (304 if unchanged) or, for writes, If-Match.",
+            "If-None-Match (304 if unchanged) or, for writes, If-Match. A fact read from "
+            "/v1/facts/{id} or, as an agreement, from /v1/agreements/{id} has the same ETag "
+            "in both, good for the writes of both.",
             "schema": {"type": "string"},
         }
         headers["API-Version"] = {

@@ -13,21 +13,33 @@ from app.agreements.schemas import (
     AgreementQuery,
     AgreementUpdate,
 )
-from app.api.responses import UPDATE_ERRORS, created_responses, item_json
+from app.api.responses import UPDATE_ERRORS, created_responses
 from app.auth.service import WriterDep
-from app.caching import IfMatch, require_if_match, with_etag
+from app.caching import IfMatch
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, fact_jsonld, jsonld_response, wants
-from app.facts.schemas import ItemQuery, ReasonIn
-from app.facts.service import get_fact
+from app.facts.schemas import ItemQuery
+from app.facts.service import render_facts
+from app.facts.views import FactView, status_routes
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
 from app.sources.service import get_source
-from app.versioning import Action, Revision, change_status, pick_revision
+from app.versioning import Revision, pick_revision
 
 router = APIRouter(route_class=TransactionRoute, prefix="/agreements", tags=["agreements"])
-AgreementId = Annotated[str, Path(examples=["aze-chn-agreement-beijing-forum-2019"])]
+AGREEMENT_EXAMPLE_ID = "aze-chn-agreement-beijing-forum-2019"
+AgreementId = Annotated[str, Path(examples=[AGREEMENT_EXAMPLE_ID])]
+AGREEMENT_VIEW = FactView(
+    noun="agreement",
+    id_name="agreement_id",
+    id_example=AGREEMENT_EXAMPLE_ID,
+    model=AgreementPublic,
+    load=lambda session, ident: service.get_agreement_row(session, agreement_id=ident),
+    shape=service.to_agreement,
+)
+"""Facts of kind agreement (404 for any other), in the agreement shape; same ETags as
+/v1/facts/{id}, so an ETag from either is good for writes through either."""
 
 
 @router.get(
@@ -71,12 +83,12 @@ def get_agreement(
     agreement_id: AgreementId,
     query: Annotated[ItemQuery, Query()],
 ) -> Any:
-    if wants(request, JSON_LD):
-        fact = get_fact(session, fact_id=agreement_id, as_of=query.as_of)
+    row = service.get_agreement_row(session, agreement_id=agreement_id, as_of=query.as_of)
+    if wants(request, JSON_LD):  # after the lookup: a fact that is no agreement is a 404 here
+        fact = render_facts(session, [row])[0]
         source = get_source(session, source_id=fact.evidence.source_id)
         return jsonld_response(fact_jsonld(fact, source, base_url(request)))
-    agreement = service.get_agreement(session, agreement_id=agreement_id, as_of=query.as_of)
-    return with_etag(response, agreement)
+    return AGREEMENT_VIEW.read(response, session, row)
 
 
 @router.post(
@@ -96,8 +108,9 @@ def create_agreement(
 ) -> JSONResponse:
     def produce() -> JSONResponse:
         fact = service.create_agreement(session, body=body, actor=caller.name)
-        public = service.render_agreements(session, [fact])[0]
-        return item_json(public, status=201, location=f"/{API_VERSION}/agreements/{fact.id}")
+        return AGREEMENT_VIEW.answer(
+            session, fact, status=201, location=f"/{API_VERSION}/agreements/{fact.id}"
+        )
 
     return idempotent(request, session, caller.name, idempotency_key, body, produce)
 
@@ -117,37 +130,16 @@ def update_agreement(
     if_match: IfMatch = None,
 ) -> JSONResponse:
     current = service.get_agreement_row(session, agreement_id=agreement_id)
-    require_if_match(if_match, service.render_agreements(session, [current])[0])
+    AGREEMENT_VIEW.check_if_match(session, if_match, current)
     fact = service.update_agreement(session, current=current, body=body, actor=caller.name)
-    return item_json(service.render_agreements(session, [fact])[0])
+    return AGREEMENT_VIEW.answer(session, fact)
 
 
-@router.post(
-    "/{agreement_id}/retract",
-    response_model=AgreementPublic,
-    summary="Retract an agreement",
-    description="Withdraw it with a reason; it stays readable by id and in its history. "
-    "Needs `If-Match`.",
-    responses=UPDATE_ERRORS,
+status_routes(
+    router,
+    AGREEMENT_VIEW,
+    retract=" It is the same as retracting its fact through /v1/facts/{id}/retract.",
 )
-def retract_agreement(
-    agreement_id: AgreementId,
-    body: ReasonIn,
-    caller: WriterDep,
-    session: WriteSessionDep,
-    if_match: IfMatch = None,
-) -> JSONResponse:
-    current = service.get_agreement_row(session, agreement_id=agreement_id)
-    require_if_match(if_match, service.render_agreements(session, [current])[0])
-    fact = change_status(
-        session,
-        current,
-        resource="fact",  # an agreement is a fact: the feed and history say so
-        action=Action.retract,
-        actor=caller.name,
-        reason=body.reason,
-    )
-    return item_json(service.render_agreements(session, [fact])[0])
 
 
 @router.get(

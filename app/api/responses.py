@@ -13,8 +13,11 @@ WRITE_ERRORS = problem_responses(400, 401, 403, 409, 415, 422)
 UPDATE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 415, 422, 428)
 
 
-def item_json(item: BaseModel, *, status: int = 200, location: str | None = None) -> JSONResponse:
-    headers = {"ETag": etag_of(item)}
+def item_json(
+    item: BaseModel, *, status: int = 200, location: str | None = None, etag: str | None = None
+) -> JSONResponse:
+    """The item as JSON with its ETag (`etag`, or that of the item itself)."""
+    headers = {"ETag": etag or etag_of(item)}
     if location:
         headers["Location"] = location
     return JSONResponse(jsonable_encoder(item), status_code=status, headers=headers)

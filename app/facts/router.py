@@ -6,9 +6,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import API_VERSION
-from app.api.responses import UPDATE_ERRORS, created_responses, item_json
+from app.api.responses import UPDATE_ERRORS, created_responses
 from app.auth.service import WriterDep
-from app.caching import IfMatch, require_if_match, with_etag
+from app.caching import IfMatch, with_etag
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, fact_jsonld, jsonld_response, wants
@@ -21,16 +21,26 @@ from app.facts.schemas import (
     FactQuery,
     FactUpdate,
     ItemQuery,
-    ReasonIn,
 )
 from app.facts.service import fact_revisions
+from app.facts.views import FactView, status_routes
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
 from app.sources.service import get_source
-from app.versioning import Action, Revision, change_status, pick_revision
+from app.versioning import Revision, pick_revision
 
 router = APIRouter(route_class=TransactionRoute, prefix="/facts", tags=["facts"])
-FactId = Annotated[str, Path(examples=["aze-chn-investment-chn-to-aze-since-1995"])]
+FACT_EXAMPLE_ID = "aze-chn-investment-chn-to-aze-since-1995"
+FactId = Annotated[str, Path(examples=[FACT_EXAMPLE_ID])]
+FACT_VIEW = FactView(
+    noun="fact",
+    id_name="fact_id",
+    id_example=FACT_EXAMPLE_ID,
+    model=FactPublic,
+    load=lambda session, ident: service.get_fact_row(session, fact_id=ident),
+    shape=lambda fact: fact,
+)
+"""Facts of every kind, agreements included, in the fact shape."""
 
 
 @router.get(
@@ -95,11 +105,12 @@ def get_fact(
     fact_id: FactId,
     query: Annotated[ItemQuery, Query()],
 ) -> Any:
-    fact = service.get_fact(session, fact_id=fact_id, as_of=query.as_of)
+    row = service.get_fact_row(session, fact_id=fact_id, as_of=query.as_of)
     if wants(request, JSON_LD):
+        fact = service.render_facts(session, [row])[0]
         source = get_source(session, source_id=fact.evidence.source_id)
         return jsonld_response(fact_jsonld(fact, source, base_url(request)))
-    return with_etag(response, fact)
+    return FACT_VIEW.read(response, session, row)
 
 
 @router.post(
@@ -122,8 +133,9 @@ def create_fact(
 ) -> JSONResponse:
     def produce() -> JSONResponse:
         fact = service.create_fact(session, body=body, actor=caller.name)
-        public = service.render_facts(session, [fact])[0]
-        return item_json(public, status=201, location=f"/{API_VERSION}/facts/{fact.id}")
+        return FACT_VIEW.answer(
+            session, fact, status=201, location=f"/{API_VERSION}/facts/{fact.id}"
+        )
 
     return idempotent(request, session, caller.name, idempotency_key, body, produce)
 
@@ -145,57 +157,12 @@ def update_fact(
     if_match: IfMatch = None,
 ) -> JSONResponse:
     current = service.get_fact_row(session, fact_id=fact_id)
-    require_if_match(if_match, service.render_facts(session, [current])[0])
+    FACT_VIEW.check_if_match(session, if_match, current)
     fact = service.update_fact(session, current=current, body=body, actor=caller.name)
-    return item_json(service.render_facts(session, [fact])[0])
+    return FACT_VIEW.answer(session, fact)
 
 
-def _status_route(action: Action, summary: str, description: str) -> None:
-    @router.post(
-        f"/{{fact_id}}/{action.value}",
-        response_model=FactPublic,
-        summary=summary,
-        description=description,
-        responses=UPDATE_ERRORS,
-        name=f"{action.value}_fact",
-    )
-    def change(
-        fact_id: FactId,
-        body: ReasonIn,
-        caller: WriterDep,
-        session: WriteSessionDep,
-        if_match: IfMatch = None,
-    ) -> JSONResponse:
-        current = service.get_fact_row(session, fact_id=fact_id)
-        require_if_match(if_match, service.render_facts(session, [current])[0])
-        fact = change_status(
-            session,
-            current,
-            resource="fact",
-            action=action,
-            actor=caller.name,
-            reason=body.reason,
-        )
-        return item_json(service.render_facts(session, [fact])[0])
-
-
-_status_route(
-    Action.retract,
-    "Retract a fact",
-    "Withdraw a fact, with a reason. It leaves default lists but stays readable by id, in "
-    "its revisions and in `as_of` reads of the time before. Needs `If-Match`.",
-)
-_status_route(
-    Action.publish,
-    "Publish a draft fact",
-    "An editor approves a draft (e.g. an extraction candidate): a new revision with status "
-    "published, by the reviewer's key. Needs `If-Match`.",
-)
-_status_route(
-    Action.reject,
-    "Reject a draft fact",
-    "An editor turns down a draft, with a reason; it stays in the history. Needs `If-Match`.",
-)
+status_routes(router, FACT_VIEW)
 
 
 @router.get(

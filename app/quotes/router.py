@@ -1,9 +1,11 @@
 """/v1/quotes: list, get, create, correct, retract, publish, reject, revisions."""
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
 from app import API_VERSION
 from app.api.responses import UPDATE_ERRORS, created_responses, item_json
@@ -13,6 +15,7 @@ from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, jsonld_response, quote_jsonld, wants
 from app.facts.schemas import ItemQuery, ReasonIn
+from app.facts.views import NO_NOTE, PublishIn
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
 from app.quotes import service
@@ -115,37 +118,72 @@ def update_quote(
 
 
 def _status_route(action: Action, summary: str, description: str) -> None:
-    @router.post(
+    def apply(
+        quote_id: str, reason: str | None, caller_name: str, session: Session, if_match: str | None
+    ) -> JSONResponse:
+        current = service.get_quote_row(session, quote_id=quote_id)
+        require_if_match(if_match, service.render_quotes(session, [current])[0])
+        quote = change_status(
+            session, current, resource="quote", action=action, actor=caller_name, reason=reason
+        )
+        service.copy_mentions(session, old=current, new=quote)
+        return item_json(service.render_quotes(session, [quote])[0])
+
+    endpoint: Callable[..., JSONResponse]
+    if action is Action.publish:  # the note is optional, as for facts (app.facts.views)
+
+        def publish(
+            quote_id: QuoteId,
+            caller: WriterDep,
+            session: WriteSessionDep,
+            body: Annotated[PublishIn, Body()] = NO_NOTE,
+            if_match: IfMatch = None,
+        ) -> JSONResponse:
+            return apply(quote_id, body.reason, caller.name, session, if_match)
+
+        endpoint = publish
+    else:
+
+        def with_reason(
+            quote_id: QuoteId,
+            body: ReasonIn,
+            caller: WriterDep,
+            session: WriteSessionDep,
+            if_match: IfMatch = None,
+        ) -> JSONResponse:
+            return apply(quote_id, body.reason, caller.name, session, if_match)
+
+        endpoint = with_reason
+
+    router.add_api_route(
         f"/{{quote_id}}/{action.value}",
+        endpoint,
+        methods=["POST"],
         response_model=QuotePublic,
         summary=summary,
         description=description,
         responses=UPDATE_ERRORS,
         name=f"{action.value}_quote",
     )
-    def change(
-        quote_id: QuoteId,
-        body: ReasonIn,
-        caller: WriterDep,
-        session: WriteSessionDep,
-        if_match: IfMatch = None,
-    ) -> JSONResponse:
-        current = service.get_quote_row(session, quote_id=quote_id)
-        require_if_match(if_match, service.render_quotes(session, [current])[0])
-        quote = change_status(
-            session, current, resource="quote", action=action, actor=caller.name, reason=body.reason
-        )
-        service.copy_mentions(session, old=current, new=quote)
-        return item_json(service.render_quotes(session, [quote])[0])
 
 
 _status_route(
     Action.retract,
     "Retract a quote",
-    "Withdraw a quote with a reason; it stays readable by id and in its history.",
+    "Withdraw a quote; `reason` is required. It stays readable by id and in its history. "
+    "Needs `If-Match`.",
 )
-_status_route(Action.publish, "Publish a draft quote", "Approve a draft quote. Needs `If-Match`.")
-_status_route(Action.reject, "Reject a draft quote", "Turn down a draft quote with a reason.")
+_status_route(
+    Action.publish,
+    "Publish a draft quote",
+    'Approve a draft quote. The body is optional: `{}`, none, or `{"reason": "..."}` to keep '
+    "a note with the revision. Needs `If-Match`.",
+)
+_status_route(
+    Action.reject,
+    "Reject a draft quote",
+    "Turn down a draft quote; `reason` is required (say why). Needs `If-Match`.",
+)
 
 
 @router.get(
