@@ -18,7 +18,7 @@ import pycountry
 
 from app.facts.models import Comparator, Direction, FactKind, Modality
 from app.ingestion.calibration import calibrated
-from app.ingestion.grammar import person_names
+from app.ingestion.grammar import person_names, subject_offsets
 from app.ingestion.language import (
     HEDGE_PATTERN,
     HEDGES,
@@ -154,10 +154,12 @@ def _trim_evidence(text: str, span: Span) -> Span:
 
 
 def country_mentions(text: str) -> list[tuple[Span, str]]:
+    """Countries named in the text; the 'US' of 'US$' is a currency, not a country."""
     names = country_names()
     return [
         (Span(m.start(), m.end(), m.group(0)), names[m.group(0)])
         for m in country_regex().finditer(text)
+        if not (m.group(0) == "US" and re.match(r"\s?\$", text[m.end() : m.end() + 2]))
     ]
 
 
@@ -185,8 +187,8 @@ _PERSON_PATTERNS = [
     re.compile(
         r"(?P<role>(?:[A-Z][a-z]+\s){0,2}"
         + _ROLE_WORDS
-        + r"(?:\s(?:of|to|for)\s(?:the\s)?[A-Z][\w ]+?)?)\s+"
-        + _NAME
+        + r"(?:\s(?:of|to|for)\s(?:the\s)?[A-Z][\w'’-]*(?:,?\s(?:and\s|of\s|the\s){0,2}[A-Z][\w'’-]*)*?)?)"
+        r"\s+" + _NAME
     ),
     # "a member of the National Assembly, Azer Allahveranov,"
     re.compile(
@@ -231,9 +233,15 @@ def people(text: str, *, parser: bool = False) -> list[Person]:
 
 _SAY = (
     r"(?:said|says|added|stressed|noted|emphasized|emphasised|highlighted|underlined|"
-    r"underscored|told|explained|pointed out|concluded|recalled|continued|remarked|stated)"
+    r"underscored|told|explained|pointed out|concluded|recalled|continued|remarked|stated|"
+    r"revealed|showed|shows|reported|announced|informed|indicated)"
 )
-_PRONOUN_OR_ROLE = r"(?:he|she|they|the (?:MP|deputy|minister|ambassador|official|expert|analyst|president|lawmaker|economist|head))"
+_ROLE_NOUN = (
+    r"(?:MP|deputy|(?:deputy |vice |prime |foreign |trade |economy |finance )?minister|"
+    r"ambassador|envoy|official|expert|analyst|(?:vice )?president|lawmaker|economist|head|"
+    r"chairman|chairwoman|governor|spokes(?:man|woman|person)|premier|diplomat|director)"
+)
+_PRONOUN_OR_ROLE = rf"(?:he|she|they|(?:the|[A-Z]\w+['’]s) (?:[A-Z]\w+ )?{_ROLE_NOUN})"
 
 
 _PARLIAMENTARIAN = (
@@ -252,7 +260,7 @@ def _same_role(word: str, role: str | None) -> bool:
     if role is None:
         return False
     word, role = word.lower(), role.lower()
-    if word in role:
+    if word in role or (word == "premier" and "prime minister" in role):
         return True
     return word in _PARLIAMENTARIAN and any(p in role for p in _PARLIAMENTARIAN)
 
@@ -264,7 +272,7 @@ _ORG_HEAD = (
 _ORG = re.compile(
     r"(?P<name>(?:[A-Z][\w'’-]*\s){0,4}(?:Ministry|Embassy|Chamber|Agency|Committee|Customs|"
     r"Administration|Department|Commission|Office|Council|Bank|Service)"
-    r"(?:\s(?:of|for)\s(?:the\s)?[A-Z][\w'’-]*(?:\s(?:and\s)?[A-Z][\w'’-]*){0,4})?)"
+    r"(?:\s(?:of|for)\s(?:the\s)?[A-Z][\w'’-]*(?:,?\s(?:and\s)?[A-Z][\w'’-]*){0,5})?)"
 )
 
 
@@ -281,6 +289,35 @@ def organizations(text: str) -> list[Person]:
     return list(found.values())
 
 
+_ONE_VOICE = re.compile(
+    r"\binterview(?:ed)?\b|\btold (?:[A-Z]\w+|reporters|journalists|the (?:agency|newspaper))|"
+    r"\bin (?:a|an|his|her) (?:statement|address|speech|article|op-ed|remarks|interview)\b",
+)
+"""An article in one voice says so: an interview, a statement, a speech."""
+
+
+_LEAD_SOURCE = re.compile(
+    r"\b(?:cites?|citing|quoting|according to|reports?,? citing)\s+(?:the\s+)?"
+    r"(?P<org>(?:[A-Z][\w'’-]*\s)*(?:press (?:service|office|center|centre)|Ministry|"
+    r"Department|Office|Agency|Committee)\b[^,.;:\n]{0,80})"
+    r"|(?:the\s+)?(?P<org2>press (?:service|office|center|centre) of [^,.;:\n]{3,80}?)\s+"
+    r"(?:reported|said|informed|reports|says)\b",
+)
+
+
+def lead_source(text: str) -> Person | None:
+    """The organization a whole wire story relays ('Kazinform cites the press service of
+    the Kazakh PM'), named in its first paragraph: the claimant of what it states."""
+    first = text[: max(text.find("\n\n"), 400)]
+    m = _LEAD_SOURCE.search(first)
+    if m is None:
+        return None
+    group = "org" if m.group("org") else "org2"
+    name = m.group(group).strip()
+    start = m.start(group)
+    return Person(name, None, Span(start, start + len(name), name), "organization")
+
+
 class Speakers:
     """Who is talking at each point of the article, as a reader tracks it.
 
@@ -294,6 +331,11 @@ class Speakers:
         self.by_surname = {p.name.split()[-1]: p for p in persons}
         self.quoted: list[tuple[int, int]] = []
         self.organizations = organizations(text)
+        self.subjects: set[int] = set()
+
+    def use_parse(self) -> None:
+        """Resolve 'he' and role nouns to the last person who was a grammatical subject."""
+        self.subjects = set(subject_offsets(self.text))
 
     def organization(self, fragment: str) -> Person | None:
         """A ministry, embassy or press office named in the fragment, by name or as 'the
@@ -321,7 +363,7 @@ class Speakers:
                 self.text,
             )
         }
-        if len(talking) != 1:
+        if len(talking) != 1 or not re.search(_ONE_VOICE, self.text):
             return None
         name = talking.pop()
         return next(p for p in self.persons if p.name == name)
@@ -347,11 +389,24 @@ class Speakers:
                 for m in re.finditer(rf"\b{re.escape(token)}\b", self.text[:offset]):
                     if any(a <= m.start() < b for a, b in self.quoted):
                         continue
+                    if self.subjects and not self._subject(m.start(), m.end()):
+                        continue
                     if best is None or m.start() > best[0]:
                         best = (m.start(), person)
+        if best is None and self.subjects:
+            saved, self.subjects = self.subjects, set()
+            try:
+                return self.last_before(offset, role)
+            finally:
+                self.subjects = saved
         if best is None and role:
             return self.last_before(offset)
         return best[1] if best else None
+
+    def _subject(self, start: int, end: int) -> bool:
+        """The mention (or the role words before it, 'President Ilham Aliyev') is a
+        grammatical subject."""
+        return any(start - 60 <= s < end for s in self.subjects)
 
     def attributed(self, fragment: str, offset: int) -> Person | None:
         """The speaker an attribution in the fragment names: 'X said', 'he added', 'the MP
@@ -359,18 +414,27 @@ class Speakers:
         person = self.named(fragment)
         if person is not None and re.search(_SAY, fragment):
             return person
-        pronoun = re.search(rf"\b{_PRONOUN_OR_ROLE}\s+(?:\w+\s+)?{_SAY}", fragment, re.I)
-        pronoun = pronoun or re.match(rf"\s*{_PRONOUN_OR_ROLE}\b", fragment, re.I)
-        if pronoun:
-            role = re.search(r"\bthe (\w+)", pronoun.group(0), re.I)
-            return self.last_before(offset, role.group(1) if role else None)
-        return person
+        return self.pronoun(fragment, offset) or person
+
+    def pronoun(self, fragment: str, offset: int) -> Person | None:
+        """'he added', 'the minister noted', or a fragment opening with 'He': the last
+        person named before `offset` (holding that role, when a role noun is used)."""
+        said = re.search(rf"\b{_PRONOUN_OR_ROLE}\s+(?:\w+\s+)?{_SAY}", fragment, re.I)
+        said = said or re.search(rf"\b{_SAY}\s+{_PRONOUN_OR_ROLE}\b", fragment, re.I)
+        said = said or re.match(rf"\s*{_PRONOUN_OR_ROLE}\s+(?:\w+\s+)?{_SAY}", fragment, re.I)
+        said = said or re.match(r"\s*(?:He|She)\b", fragment)
+        if said:
+            role = re.search(rf"\b(?:the|\w+['’]s) ({_ROLE_NOUN})", said.group(0), re.I)
+            return self.last_before(offset, role.group(1).split()[-1] if role else None)
+        return None
 
 
 # --- quotes -------------------------------------------------------------------------------
 
-_OPEN = re.compile(r'(?:^|(?<=[\s:(—–-]))["“]')
-_CLOSE = re.compile(r'(?<=[,.!?])["”]')
+_OPEN = re.compile(r"(?:^|(?<=[\s:(—–-]))(?:[\"“«]|'')")
+_CLOSE = re.compile(r'(?<=[,.!?])["”»]|["”»](?=\.?[ \t]*(?:\n|$))|»(?=,)')
+_TERM = re.compile(r'[^"“”«»\n]{1,60}?[\w)]["”»](?=[\s,.;:])')
+"""A quoted name inside a sentence ('the "Korea Plus in Vietnam" task force'), not speech."""
 
 
 def quotes(text: str, speakers: Speakers) -> list[QuoteCandidate]:
@@ -387,6 +451,10 @@ def quotes(text: str, speakers: Speakers) -> list[QuoteCandidate]:
         opening = _OPEN.search(text, position)
         if opening is None:
             break
+        term = _TERM.match(text, opening.end())
+        if term and re.search(r"[a-z,] $", text[max(0, opening.start() - 2) : opening.start()]):
+            position = term.end()
+            continue
         closing = _CLOSE.search(text, opening.end())
         if closing is None:
             break
@@ -455,6 +523,9 @@ def attribute(
     organization = speakers.organization(after)
     if organization is not None and re.search(_SAY, after):
         return organization, "quote/organization"
+    if re.search(rf"\bthe (?:{_ORG_HEAD})\s+{_SAY}", after, re.I):
+        # "..., the ministry said" with no ministry named: nobody, rather than a person
+        return None, "quote/organization"
     if lead_in is not None:
         named = speakers.named(lead_in)
         if named is not None:
@@ -497,7 +568,8 @@ def _money_regex() -> re.Pattern[str]:
     # so the "ted" of "invested" is never read as a currency.
     return re.compile(
         r"(?:(?i:(?P<hedge>" + HEDGE_PATTERN + r"))\s+)?(?:"
-        r"(?P<sym>US\$|\$|€|£|¥|₼|₸)\s?" + number("1") + r"(?:\s?(?i:" + scale("1") + r"))?"
+        r"(?P<sym>US\s?\$|\$|€|£|¥|₼|₸)\s?" + number("1") + r"(?:[-–]" + number("1b") + r")?"
+        r"(?:\s?(?i:" + scale("1") + r"))?"
         r"|(?<![A-Za-z])(?P<code>[A-Z]{3})\s" + number("2") + r"(?:\s?(?i:" + scale("2") + r"))?"
         r"|" + number("3") + r"\s?(?:(?i:" + scale("3") + r")\s)?"
         r"(?:(?P<code3>[A-Z]{3})\b|(?i:(?P<word>" + words + r"))\b))"
@@ -524,6 +596,7 @@ def money(sentence: Span, alpha2: set[str]) -> list[tuple[Span, QuantityCandidat
         code = groups.get("code") or groups.get("code3")
         if code and not re.fullmatch(r"[A-Z]{3}", code):
             continue  # IGNORECASE let a lower-case word through as a code
+        unit_token = re.sub(r"^US\s\$$", "US$", unit_token)
         unit = currency_code(
             unit_token if not unit_token.isalpha() or unit_token.isupper() else unit_token.lower(),
             alpha2,
@@ -533,10 +606,21 @@ def money(sentence: Span, alpha2: set[str]) -> list[tuple[Span, QuantityCandidat
         value = Decimal(number.replace(",", "")) * SCALES.get(scale, Decimal(1))
         hedge = groups.get("hedge")
         comparator = HEDGES[hedge.lower()] if hedge else Comparator.exact
+        if hedge and hedge.lower() == "up to" and _RAISE_TO.search(sentence.text[: m.start()]):
+            # "bring the turnover up to $1 billion": the phrase of a goal, not a ceiling
+            hedge, comparator = None, Comparator.exact
+        if groups.get("num1b"):
+            # "$24-24.5 billion": at least the lower figure
+            comparator = Comparator.at_least
         start = sentence.start + m.start()
         span = Span(start, sentence.start + m.end(), m.group(0))
         out.append((span, QuantityCandidate(plain(value), unit, comparator, hedge, m.group(0))))
     return out
+
+
+_RAISE_TO = re.compile(
+    r"\b(?:bring|brought|raise|increase|boost|lift|take|push|grow)\w*\s+(?:[\w-]+\s+){0,5}$", re.I
+)
 
 
 def plain(value: Decimal) -> Decimal:
@@ -552,17 +636,17 @@ def _year_back(published: date, years: int) -> str:
     return f"{published.year - years:04d}"
 
 
-def resolve_time(sentence: str, published: date, context: "Context") -> TimeCandidate | None:
-    """The date or period a sentence states, resolved against the publication date."""
+def _time_rules(published: date, context: "Context") -> list[tuple[str, Any]]:
+    """Time expressions, most specific first, each with how to resolve it."""
     pub = published.isoformat()
-    rules: list[tuple[str, Any]] = [
+    return [
         (
             r"\bfrom (\d{4}) (?:through|to|until|till) the first (\w+) months of (\d{4})\b",
             lambda m: _months_into(m[1], m[2], m[3], m[0]),
         ),
         (
-            r"\b(?:in |during |over )?the first (\w+) months of (this year|last year|the current "
-            r"year|the year|\d{4})\b|\b(?:in |during |over )?the first (\w+) months\b",
+            r"\b(?:in |during |over )?(?:the )?(?:first )?(\w+) months of (this year|last year|the "
+            r"current year|the year|\d{4})\b|\b(?:in |during |over )?the first (\w+) months\b",
             lambda m: _first_months(m, published),
         ),
         (
@@ -574,6 +658,19 @@ def resolve_time(sentence: str, published: date, context: "Context") -> TimeCand
             rf"\b(?:in |during )?(?:the )?({MONTH_PATTERN})[-–]({MONTH_PATTERN})(?: period)?"
             rf"(?: of)?(?: (?:the current year|this year|(\d{{4}})))?",
             lambda m: _month_range(m, published),
+        ),
+        (
+            rf"\b(?i:from|during|between) ({MONTH_PATTERN}) (?i:to|and|through|till|until) "
+            rf"({MONTH_PATTERN})\b(?: (\d{{4}}))?",
+            lambda m: _month_range(m, published),
+        ),
+        (
+            r"\b(?:over|in|during) the (?:past|last) (\w+) months\b",
+            lambda m: _months_back(m, published),
+        ),
+        (
+            r"\bbefore the end of (?:this|the) year\b",
+            lambda m: TimeCandidate("period", start=pub, end=f"{published.year:04d}-12", text=m[0]),
         ),
         (
             r"\b(?:over |in |during )?the past year\b",
@@ -616,7 +713,7 @@ def resolve_time(sentence: str, published: date, context: "Context") -> TimeCand
         ),
         (r"\bfor (\w+) years\b", lambda m: _years_back(m, published)),
         (
-            r"\bsince (?:the [^,.]{0,60}? in )?(\d{4})\b",
+            r"\bsince (?:the [^,.]{0,110}? in )?(\d{4})\b",
             lambda m: TimeCandidate("period", start=m[1], end=pub, text=m[0]),
         ),
         (
@@ -633,9 +730,12 @@ def resolve_time(sentence: str, published: date, context: "Context") -> TimeCand
                 and TimeCandidate("period", start=context.last_since, end=pub, text=m[0])
             ),
         ),
-        (rf"\b(last|this|next) ({MONTH_PATTERN})\b", lambda m: _relative_month(m, published)),
         (
-            rf"\bin ({MONTH_PATTERN}) (\d{{4}})\b",
+            rf"\b(?i:(last|this|next)) ({MONTH_PATTERN})\b",
+            lambda m: _relative_month(m, published),
+        ),
+        (
+            rf"\b(?i:in) ({MONTH_PATTERN}) (\d{{4}})\b",
             lambda m: TimeCandidate("date", date=f"{m[2]}-{MONTHS[m[1].lower()]:02d}", text=m[0]),
         ),
         (
@@ -647,11 +747,23 @@ def resolve_time(sentence: str, published: date, context: "Context") -> TimeCand
             lambda m: TimeCandidate("date", date=pub[:7], text=m[0]),
         ),
         (
-            rf"\bon ({MONTH_PATTERN}) (\d{{1,2}})(?:, (\d{{4}}))?\b",
+            rf"\b(?i:on) ({MONTH_PATTERN}) (\d{{1,2}})[-–](\d{{1,2}})(?:, (\d{{4}}))?\b",
+            lambda m: _day_range(m, published),
+        ),
+        (
+            rf"\b(?i:on) ({MONTH_PATTERN}) (\d{{1,2}})(?:, (\d{{4}}))?\b",
             lambda m: _month_day(m, published),
         ),
         (
-            rf"\bin ({MONTH_PATTERN})\b(?! \d)",
+            rf"\b(?i:on) (\d{{1,2}}) ({MONTH_PATTERN})(?: (\d{{4}}))?\b",
+            lambda m: _day_month(m, published),
+        ),
+        (
+            r"\bthis (?:morning|afternoon|evening)\b",
+            lambda m: TimeCandidate("date", date=pub, text=m[0]),
+        ),
+        (
+            rf"\b(?i:in) ({MONTH_PATTERN})\b(?! \d)",
             lambda m: _relative_month(m, published, which="in"),
         ),
         (
@@ -663,19 +775,67 @@ def resolve_time(sentence: str, published: date, context: "Context") -> TimeCand
             lambda m: TimeCandidate("date", date=f"{published.year:04d}", text=m[0]),
         ),
         (
-            r"\b(?:in|of|by|at the end of) (\d{4})\b",
+            r"\b(?:in|of|by|at the end of|the year|for) (\d{4})\b",
             lambda m: TimeCandidate("date", date=m[1], text=m[0]),
         ),
+        (
+            r"\b(?:during|in|over|for) (?:this|that|the same|the) period\b",
+            lambda m: _same_period(context, m[0]),
+        ),
     ]
-    for pattern, build in rules:
-        # Month names are matched case-sensitively ("May", never the verb "may").
-        flags = 0 if MONTH_PATTERN in pattern else re.IGNORECASE
-        match = re.search(pattern, sentence, flags)
+
+
+def _same_period(context: "Context", words: str) -> TimeCandidate | None:
+    """'during this period': the time of the figure before."""
+    last = context.last_time
+    if last is None:
+        return None
+    return TimeCandidate(last.type, date=last.date, start=last.start, end=last.end, text=words)
+
+
+def _flags(pattern: str) -> int:
+    # Month names are matched case-sensitively ("May", never the verb "may").
+    return 0 if MONTH_PATTERN in pattern else re.IGNORECASE
+
+
+def resolve_time(sentence: str, published: date, context: "Context") -> TimeCandidate | None:
+    """The date or period a sentence states, resolved against the publication date: the
+    most specific expression wins."""
+    for pattern, build in _time_rules(published, context):
+        match = re.search(pattern, sentence, _flags(pattern))
         if match:
             candidate = build(match)
             if candidate:
                 return candidate
     return None
+
+
+def time_spans(
+    sentence: str, published: date, context: "Context"
+) -> list[tuple[int, int, TimeCandidate]]:
+    """Every time expression of a sentence with its offsets; where two overlap, the more
+    specific rule's. A figure takes the one nearest to it ('from $2.9 billion in 2016 to
+    $5.3 billion in 2020')."""
+    found: list[tuple[int, int, TimeCandidate]] = []
+    for pattern, build in _time_rules(published, context):
+        for match in re.finditer(pattern, sentence, _flags(pattern)):
+            if any(match.start() < e and s < match.end() for s, e, _ in found):
+                continue
+            candidate = build(match)
+            if candidate:
+                start = match.start() + (len(match[0]) - len(match[0].lstrip()))
+                found.append((start, match.end(), candidate))
+    return sorted(found, key=lambda item: item[0])
+
+
+def _months_back(m: re.Match[str], published: date) -> TimeCandidate | None:
+    """'over the past six months': the six months up to the publication month."""
+    count = number_from_words(m[1])
+    if not count or count > 36:
+        return None
+    index = published.year * 12 + published.month - 1 - count
+    start = f"{index // 12:04d}-{index % 12 + 1:02d}"
+    return TimeCandidate("period", start=start, end=published.isoformat()[:7], text=m[0])
 
 
 def _first_months(m: re.Match[str], published: date) -> TimeCandidate | None:
@@ -716,10 +876,16 @@ def _weekday(m: re.Match[str], published: date) -> TimeCandidate:
 
 
 def _month_range(m: re.Match[str], published: date) -> TimeCandidate:
+    """'January-September', 'from July to February' (across a new year: July of the year
+    before), the latest such range ending before the publication month."""
     first, last = MONTHS[m[1].lower()], MONTHS[m[2].lower()]
     year = int(m[3]) if m[3] else (published.year if last < published.month else published.year - 1)
+    start_year = year - 1 if first > last else year
     return TimeCandidate(
-        "period", start=f"{year:04d}-{first:02d}", end=f"{year:04d}-{last:02d}", text=m[0]
+        "period",
+        start=f"{start_year:04d}-{first:02d}",
+        end=f"{year:04d}-{last:02d}",
+        text=m[0].strip(),
     )
 
 
@@ -757,6 +923,32 @@ def _month_day(m: re.Match[str], published: date) -> TimeCandidate:
     return TimeCandidate("date", date=f"{year:04d}-{month:02d}-{day:02d}", text=m[0])
 
 
+def _day_month(m: re.Match[str], published: date) -> TimeCandidate:
+    """'on 25 June' (day first, as much of the world writes it)."""
+    month, day = MONTHS[m[2].lower()], int(m[1])
+    year = int(m[3]) if m[3] else _year_of(month, day, published)
+    return TimeCandidate("date", date=f"{year:04d}-{month:02d}-{day:02d}", text=m[0])
+
+
+def _day_range(m: re.Match[str], published: date) -> TimeCandidate:
+    """'on February 23-24'."""
+    month, first, last = MONTHS[m[1].lower()], int(m[2]), int(m[3])
+    year = int(m[4]) if m[4] else _year_of(month, first, published)
+    return TimeCandidate(
+        "period",
+        start=f"{year:04d}-{month:02d}-{first:02d}",
+        end=f"{year:04d}-{month:02d}-{last:02d}",
+        text=m[0],
+    )
+
+
+def _year_of(month: int, day: int, published: date) -> int:
+    """A day named without a year is the latest one not after the publication day."""
+    return (
+        published.year if (month, day) <= (published.month, published.day) else published.year - 1
+    )
+
+
 def _relative_month(m: re.Match[str], published: date, which: str | None = None) -> TimeCandidate:
     """'last July', 'this August', 'next March', or a bare 'in February' (the latest one
     not after the publication month)."""
@@ -783,6 +975,7 @@ class Context:
     last_since: str | None = None
     last_date: str | None = None
     last_kind: FactKind | None = None
+    last_time: TimeCandidate | None = None
 
 
 _INVEST = re.compile(r"\binvest(?:ed|s|ing|ment|ments)?\b", re.I)
@@ -795,18 +988,94 @@ _GROWTH = re.compile(
     r"(?:grew|increased|rose) (?P<fold>\d+(?:\.\d+)?)-fold)",
     re.I,
 )
+_RISE = (
+    r"(?:increas\w*|grew|grow\w*|rose|risen|rise|up|jump\w*|surg\w*|soar\w*|climb\w*|"
+    r"expand\w*|gain\w*|boost\w*|went up|picked up)"
+)
+_FALL = r"(?:decreas\w*|declin\w*|fell|fall\w*|dropp?\w*|down|shrank|shrunk|contract\w*|slump\w*)"
+_PERCENT = re.compile(
+    r"(?:(?P<hedge>" + HEDGE_PATTERN + r")\s+)?(?P<num>\d+(?:[.,]\d+)?)\s?(?:%|percent|per cent)",
+    re.I,
+)
+_FOLD = re.compile(
+    r"\b(?:(?P<hedge>" + HEDGE_PATTERN + r")\s+)?(?P<what>doubled|tripled|quadrupled|"
+    r"(?P<fold>\d+(?:\.\d+)?)-fold|(?P<times>\d+(?:\.\d+)?) times)",
+    re.I,
+)
+
+
+@dataclass
+class Change:
+    start: int
+    end: int
+    quantity: QuantityCandidate
+
+
+def growth_figures(body: str) -> list[Change]:
+    """Percent changes ('increased by 32 percent', 'a 13.4 per cent increase', 'down 0.7%',
+    a fall as a negative percent) and multiples ('more than doubled')."""
+    found: list[Change] = []
+    for m in _PERCENT.finditer(body):
+        before = body[max(0, m.start() - 40) : m.start()]
+        after = body[m.end() : m.end() + 30]
+        rising = re.search(rf"\b{_RISE}\b(?:\s+(?:by|of|to))?\s*$", before, re.I) or re.match(
+            rf"\s+(?:{_RISE}|growth|year[- ]on[- ]year)\b", after, re.I
+        )
+        falling = re.search(rf"\b{_FALL}\b(?:\s+(?:by|of|to))?\s*$", before, re.I) or re.match(
+            rf"\s+(?:{_FALL}|decrease|drop)\b", after, re.I
+        )
+        if re.search(
+            r"\b(?:a|an|the)\s+(?:\w+\s+)?(?:increase|growth|rise|jump)\s+of\s*$", before, re.I
+        ):
+            rising = True  # type: ignore[assignment]
+        if re.search(
+            r"\b(?:a|an|the)\s+(?:\w+\s+)?(?:decrease|decline|drop|fall)\s+of\s*$", before, re.I
+        ):
+            falling = True  # type: ignore[assignment]
+        if not (rising or falling) or re.search(r"\bto\s*$", before, re.I):
+            continue
+        value = Decimal(m.group("num").replace(",", "."))
+        hedge = m.group("hedge")
+        comparator = HEDGES[hedge.lower()] if hedge else Comparator.exact
+        quantity = QuantityCandidate(
+            -value if falling and not rising else value, "percent", comparator, hedge, m.group(0)
+        )
+        found.append(Change(m.start(), m.end(), quantity))
+    for m in _FOLD.finditer(body):
+        what = m.group("what").lower()
+        if m.group("fold"):
+            value = Decimal(m.group("fold"))
+        elif m.group("times"):
+            value = Decimal(m.group("times"))
+            if not re.match(r"\s+(?:higher|more|larger|bigger)", body[m.end() :]):
+                continue
+        else:
+            value = Decimal({"doubled": 2, "tripled": 3, "quadrupled": 4}[what])
+        hedge = m.group("hedge")
+        comparator = HEDGES[hedge.lower()] if hedge else Comparator.exact
+        found.append(
+            Change(
+                m.start(), m.end(), QuantityCandidate(value, "ratio", comparator, hedge, m.group(0))
+            )
+        )
+    return found
+
+
 _RANK = re.compile(
-    r"\b(?P<ord>\w+)[- ](?:largest|biggest|top) (?:economic|trade|trading|investment|commercial) "
-    r"partner|\branks? (?P<ord2>\w+) among (?:its|the|\w+['’]s) (?:[A-Za-z]+ ){0,2}"
+    r"\b(?P<ord>\w+(?:['’]s?)?)[- ](?:largest|biggest|top|most important) (?:(?:trade|trading|economic)"
+    r" (?:and )?)?(?:economic|trade|trading|investment|commercial) partner\b"
+    r"|\branks? (?P<ord2>\w+) among (?:its|the|\w+['’]s) (?:[A-Za-z]+ ){0,2}"
     r"(?:economic|trade|trading|investment|commercial) partners",
     re.I,
 )
 _SIGN = re.compile(r"\b(?:sign(?:ed|ing)|conclud(?:ed|ing)|inked)\b", re.I)
 _DOCS = re.compile(
-    r"\b(?P<count>\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"\b(?:(?P<hedge>"
+    + HEDGE_PATTERN
+    + r")\s+)?(?P<count>\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
     r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|"
     r"(?:twenty|thirty|forty|fifty)-\w+)\s+(?:(?!of\b)[a-z]+\s+){0,2}"
-    r"(?P<what>documents?|agreements?|memorand(?:a|ums?)(?: of understanding)?|accords?|"
+    r"(?P<what>documents?|agreements?|memorand(?:a|ums?)(?: of understanding)?|MoUs?|MOUs?|accords?|"
     r"contracts?|deals?|declarations?|protocols?)\b",
     re.I,
 )
@@ -825,13 +1094,18 @@ _EVENT = re.compile(
 )
 _DIPLOMATIC = re.compile(
     r"\b(?:diplomatic (?:relations|missions?|ties)|embass(?:y|ies)|invited|invitation|"
-    r"state visit|official visit|visited|leaders'? meeting|talks|summit|"
-    r"cooperat\w* (?:closely )?within)\b",
+    r"(?:state|official|working|three-day|two-day) visit|visited|leaders'? meeting|talks|summit|"
+    r"cooperat\w* (?:closely )?within|met (?:with|in)|arrived in|welcomed|co-chair\w*|"
+    r"(?:held|holds|hold) (?:its|the|a) (?:\w+ )?(?:meeting|session)|(?:joint|intergovernmental|"
+    r"economic) (?:committee|commission)|business forum|videoconference)\b",
     re.I,
 )
 _RELATIONSHIP = re.compile(
     r"\b(?:relations|relationship|ties|partnership)\b[^.]{0,80}\b(?:developed|evolved|"
-    r"characterized|characterised|elevated|upgraded|grown|deepened)\b",
+    r"characterized|characterised|elevated|upgraded|grown|deepened)\b"
+    r"|\b(?:comprehensive |all-round |all-weather |enhanced )?strategic (?:partner(?:ship)?s?|"
+    r"relationship|relations)\b|\b(?:cordial|friendly|brotherly|fraternal) (?:and \w+ )?"
+    r"(?:relations|ties)\b",
     re.I,
 )
 
@@ -903,11 +1177,15 @@ _KIND_WORDS: list[tuple[FactKind, re.Pattern[str]]] = [
     (
         FactKind.trade_turnover,
         re.compile(
-            r"\b(?:trade turnover|trade volume|volume of trade|turnover|trade|commerce)\b", re.I
+            r"\b(?:trade turnover|trade volume|volume of trade|turnover|trade|commerce|"
+            r"(?:economic|trade) exchanges?)\b",
+            re.I,
         ),
     ),
 ]
 _IMPORT = re.compile(r"\bimport(?:s|ed|ing)?\b", re.I)
+_ANAPHOR = re.compile(r"\b(?:it|the figure|this figure|this indicator|the indicator)\b", re.I)
+"""'In 2020, it only slightly exceeded 23 billion zlotys': the figure of the sentence before."""
 _BREAKDOWN = re.compile(r"\b(?:of (?:this|which|that|it|the total)|including|out of which)\b", re.I)
 
 
@@ -935,13 +1213,20 @@ def _flow(
     text = clause.text
     mentions = country_mentions(text)
     if kind is FactKind.exports:
-        verb = _KIND_WORDS[2][1].search(text)
+        # The trade word of this figure: the nearest before it ("India's imports from Saudi
+        # Arabia were $22.65 billion and exports to Saudi Arabia $7 billion").
+        verbs = list(_KIND_WORDS[2][1].finditer(text, 0, at)) or list(
+            _KIND_WORDS[2][1].finditer(text)
+        )
+        verb = verbs[-1] if verbs else None
         importing = bool(verb and _IMPORT.match(verb.group(0)))
-        origin = re.search(r"\bfrom\s+(?:the\s+)?(\S+(?:\s\S+)?)", text)
-        dest = re.search(r"\b(?:to|into)\s+(?:the\s+)?(\S+(?:\s\S+)?)", text)
+        tail = text[verb.end() :] if verb else text
+        origin = re.search(r"\bfrom\s+(?:the\s+)?(\S+(?:\s\S+)?)", tail)
+        dest = re.search(r"\b(?:to|into)\s+(?:the\s+)?(\S+(?:\s\S+)?)", tail)
         src = country_mentions(origin.group(1)) if origin else []
         dst = country_mentions(dest.group(1)) if dest else []
-        before = [c for sp, c in mentions if verb is not None and sp.start < verb.start()]
+        first = verbs[0] if verbs else None
+        before = [c for sp, c in mentions if first is not None and sp.start < first.start()]
         exporter: str | None
         importer: str | None
         if importing:
@@ -970,6 +1255,47 @@ def _flow(
     return _investment(clause, Span(at, at, ""), pair)
 
 
+def _present(body: str, at: int, published: date) -> TimeCandidate | None:
+    """'The annual trade volume is around $10 billion': a figure stated in the present
+    tense, with no time of its own, is as of the publication month."""
+    if re.search(
+        r"\b(?:is|are|stands? at|remains?|is valued at|are valued at|amounts? to|totals?)\s+"
+        r"(?:\w+\s+){0,2}$",
+        body[:at],
+    ):
+        return TimeCandidate("date", date=published.isoformat()[:7], text=None)
+    return None
+
+
+def _converted(body: str, at: int) -> bool:
+    """'USD 6.06 billion (EGP 187.2 billion)': the figure in brackets right after another
+    is the same figure in another currency, not a fact of its own."""
+    return bool(
+        re.search(r"[\d\w]\s*\(\s*(?:about|around|approx\.?|some|or|roughly)?\s*$", body[:at])
+    )
+
+
+def _nearest_time(
+    times: list[tuple[int, int, TimeCandidate]], at: int, end: int, figures: list[Span]
+) -> tuple[int, int, TimeCandidate] | None:
+    """The time words a figure goes with: right after it ('$5.3 billion in 2020') unless
+    another figure comes first, else the nearest before it."""
+    for start, stop, found in times:
+        if 0 <= start - end <= 45 and not any(end <= f.start < start for f in figures):
+            return start, stop, found
+    before = [t for t in times if t[1] <= at]
+    return before[-1] if before else None
+
+
+def _stretch(article: str, evidence: Span, start: int, end: int) -> Span:
+    """The evidence, widened to take in words outside it (a time said elsewhere in the
+    sentence), so that the time's words lie inside the evidence as the API requires."""
+    first, last = min(evidence.start, start), max(evidence.end, end)
+    if (first, last) == (evidence.start, evidence.end):
+        return evidence
+    return Span(first, last, article[first:last])
+
+
 def _complete(
     first: str | None, second: str | None, pair: tuple[str, str] | None
 ) -> tuple[str | None, str | None]:
@@ -984,9 +1310,9 @@ def _complete(
 _TARGET = re.compile(
     r"\b(?:targets?|targeted|targeting|goal|aims?|aimed|aiming|objective|ambition|plans?|"
     r"planned|planning|intends?|intended|seeks?|seeking|agreed|pledged?|committed|vowed|"
-    r"determined|(?:raise|increase|boost|bring|lift|expand|double|triple|take|grow|push|"
-    r"elevate|scale)(?:s|d|ing)?\s+(?:(?:the|bilateral|mutual|two-way|our|their|annual|trade|"
-    r"turnover|volume|of|investment|investments|exports|figure)\s+){0,5}to)\b",
+    r"determined|task|bid|priorit(?:y|ies)|(?:decided|intends|intend) to|(?:raise|increase|boost|bring|lift|"
+    r"expand|double|triple|take|grow|push|elevate|scale)(?:s|ing)?\b[^.;$€£¥]{0,60}?\b(?:up )?"
+    r"to)\b",
     re.I,
 )
 _FORECAST = re.compile(
@@ -1035,6 +1361,15 @@ def _target_time(body: str, at: int, end: int, published: date) -> TimeCandidate
     m = re.search(r"\bnext year\b", around, re.I)
     if m:
         return TimeCandidate("date", date=f"{published.year + 1:04d}", text=m.group(0))
+    m = re.search(r"\b(?:over|in|within) the (?:next|coming) (\w+) years\b", around, re.I)
+    years = number_from_words(m.group(1)) if m else None
+    if m and years and years < 50:
+        return TimeCandidate("date", date=f"{published.year + years:04d}", text=m.group(0))
+    m = re.search(rf"\b(?i:in) ({MONTH_PATTERN})\b(?! \d)", around)
+    if m:
+        month = MONTHS[m.group(1).lower()]
+        year = published.year + (1 if month < published.month else 0)
+        return TimeCandidate("date", date=f"{year:04d}-{month:02d}", text=m.group(0))
     m = re.search(r"\b(?:by the end of|by end of|within) (?:this|the) year\b", around, re.I)
     if m:
         return TimeCandidate("date", date=f"{published.year:04d}", text=m.group(0))
@@ -1095,9 +1430,12 @@ def facts_in_sentence(
     """Each clause is read on its own; a clause without a time of its own takes the
     sentence's, and its evidence then stretches back to include those words."""
     whole = _trim_evidence(text, sentence)
-    sentence_time = resolve_time(
-        whole.text, published, Context(context.last_since, context.last_date)
-    )
+    frozen = Context(context.last_since, context.last_date, last_time=context.last_time)
+    sentence_time = resolve_time(whole.text, published, frozen)
+    times = [
+        (whole.start + start, whole.start + end, found)
+        for start, end, found in time_spans(whole.text, published, frozen)
+    ]
     parties = _parties(whole, pair)
     out: list[FactCandidate] = []
     for clause in clauses(whole):
@@ -1110,7 +1448,19 @@ def facts_in_sentence(
             end = max(clause.end, whole.start + at + len(sentence_time.text))
             evidence = Span(start, end, text[start:end])
         out.extend(
-            facts_in(clause, evidence, time, published, parties, alpha2, pair, speaker, context)
+            facts_in(
+                clause,
+                evidence,
+                time,
+                published,
+                parties,
+                alpha2,
+                pair,
+                speaker,
+                context,
+                times,
+                text,
+            )
         )
         if time is not None:
             if time.type == "date" and time.date:
@@ -1137,6 +1487,8 @@ def facts_in(
     pair: tuple[str, str] | None,
     speaker: Person | None,
     context: Context,
+    times: list[tuple[int, int, TimeCandidate]] | None = None,
+    article: str = "",
 ) -> list[FactCandidate]:
     """The rules, read on the clause; candidates cite `evidence` (the clause, stretched to
     include a time it borrows from its sentence)."""
@@ -1150,14 +1502,15 @@ def facts_in(
             return
         modality = kwargs.pop("modality", Modality.reported)
         rule = f"{kind.value}/{modality.value}"
+        cited = kwargs.pop("evidence", evidence)
         out.append(
             FactCandidate(
                 kind=kind,
-                statement=_statement(evidence),
+                statement=_statement(cited),
                 subject=subject,
                 counterpart=counterpart,
                 direction=kwargs.pop("direction", Direction.bilateral),
-                evidence=evidence,
+                evidence=cited,
                 confidence=calibrated(rule),
                 time=kwargs.pop("time", time),
                 speaker=speaker,
@@ -1173,18 +1526,35 @@ def facts_in(
         if not _DOMESTIC.search(
             body[max(0, span.start - clause.start - 80) : span.start - clause.start]
         )
+        and not _converted(body, span.start - clause.start)
+        and not re.search(
+            r"\b(?:balance|surplus|deficit)\b",
+            body[max(0, span.start - clause.start - 60) : span.start - clause.start],
+            re.I,
+        )
     ]
     for span, quantity in amounts:
         at, end = span.start - clause.start, span.end - clause.start
-        kind = _kind_near(body, at, end) or (context.last_kind if _BREAKDOWN.search(body) else None)
+        kind = _kind_near(body, at, end) or (
+            context.last_kind if _BREAKDOWN.search(body) or _ANAPHOR.search(body[:at]) else None
+        )
         if kind is None:
             continue
         modality = modality_of(body, at, end, published)
         when = _target_time(body, at, end, published) if modality != Modality.reported else None
         sector = _sector_after(body, end)
         extra: dict[str, Any] = {"modality": modality, "sector": sector}
+        if when is None and times:
+            nearest = _nearest_time(times, span.start, span.end, [a for a, _ in amounts])
+            if nearest is not None:
+                when = nearest[2]
+                extra["evidence"] = _stretch(article, evidence, nearest[0], nearest[1])
+        if when is None and time is None and modality == Modality.reported:
+            when = _present(body, at, published)
         if when is not None:
             extra["time"] = when
+            if modality == Modality.reported:
+                context.last_time = when
         if kind in (FactKind.investment, FactKind.financing, FactKind.exports):
             flow = _flow(kind, clause, at, pair)
             if flow is None:
@@ -1201,33 +1571,42 @@ def facts_in(
             add(FactKind.trade_turnover, quantity=quantity, **extra)
         context.last_kind = kind
 
-    growth = _GROWTH.search(body)
-    if growth and _TRADE.search(body) and len(parties) == 2:
-        what = growth.group("what").lower()
-        hedge = growth.group("hedge")
-        if growth.group("pct"):
-            value, unit = Decimal(growth.group("pct")), "percent"
-        elif growth.group("fold"):
-            value, unit = Decimal(growth.group("fold")), "ratio"
-        else:
-            value = Decimal({"doubled": 2, "tripled": 3, "quadrupled": 4}[what.split()[-1]])
-            unit = "ratio"
-        add(
-            FactKind.trade_growth,
-            modality=modality_of(body, growth.start(), growth.end(), published),
-            quantity=QuantityCandidate(
-                value,
-                unit,
-                HEDGES[hedge.lower()] if hedge else Comparator.exact,
-                hedge,
-                growth.group(0),
-            ),
-        )
+    for change in growth_figures(body):
+        at, stop = change.start, change.end
+        kind = _kind_near(body, at, stop)
+        if kind not in (FactKind.trade_turnover, FactKind.exports):
+            continue
+        modality = modality_of(body, at, stop, published)
+        extra = {"modality": modality}
+        if times:
+            nearest = _nearest_time(times, clause.start + at, clause.start + stop, [])
+            if nearest is not None:
+                extra["time"] = nearest[2]
+                extra["evidence"] = _stretch(article, evidence, nearest[0], nearest[1])
+        if modality != Modality.reported:
+            target_time = _target_time(body, at, stop, published)
+            if target_time is not None:
+                extra["time"] = target_time
+        if kind is FactKind.exports:
+            flow = _flow(kind, clause, at, pair)
+            if flow is None:
+                continue
+            add(
+                FactKind.trade_growth,
+                quantity=change.quantity,
+                subject=flow[0],
+                counterpart=flow[1],
+                direction=Direction.subject_to_counterpart,
+                **extra,
+            )
+        elif len(parties) == 2:
+            add(FactKind.trade_growth, quantity=change.quantity, **extra)
 
     rank = _RANK.search(body)
     if rank and len(parties) == 2:
         word = rank.group("ord") or rank.group("ord2")
-        ordinal = ordinal_from_words(word) or (1 if word.lower() in ("the", "its") else None)
+        possessive = re.search(r"['’]s?$", word) or word.lower() in ("the", "its", "their")
+        ordinal = ordinal_from_words(word) or (1 if possessive else None)
         partner = _ranked_partner(body, rank, parties)
         if ordinal and partner:
             add(
@@ -1246,20 +1625,33 @@ def facts_in(
                 time=time or TimeCandidate("date", date=published.isoformat()[:7]),
             )
 
-    if _SIGN.search(body) and _AGREEMENT_WORDS.search(body):
+    signing = _SIGN.search(body)
+    if signing and _AGREEMENT_WORDS.search(body):
         docs = _DOCS.search(body)
         count = number_from_words(docs.group("count")) if docs else None
         what = docs.group("what") if docs else _AGREEMENT_WORDS.search(body).group(0)  # type: ignore[union-attr]
         agreement_count: QuantityCandidate | None = None
         if count is not None and docs is not None:
+            hedge = docs.group("hedge")
             agreement_count = QuantityCandidate(
-                Decimal(count), "documents", Comparator.exact, None, docs.group(0)
+                Decimal(count),
+                "documents",
+                HEDGES[hedge.lower()] if hedge else Comparator.exact,
+                hedge,
+                docs.group(0),
             )
         sectors = _sectors(body)
         event = _EVENT.search(body)
+        will = modality_of(body, signing.start(), signing.end(), published)
         add(
             FactKind.agreement,
             quantity=agreement_count,
+            modality=will,
+            **(
+                {"time": _target_time(body, 0, len(body), published) or time}
+                if will.value != "reported"
+                else {}
+            ),
             agreement={
                 "title": _agreement_title(what, count, sectors),
                 "parties": parties,
@@ -1268,8 +1660,16 @@ def facts_in(
                 "sectors": sectors,
             },
         )
-    elif _DIPLOMATIC.search(body) and not amounts and len(parties) == 2:
-        add(FactKind.diplomatic_event)
+    elif (meeting := _DIPLOMATIC.search(body)) and not amounts and len(parties) == 2:
+        will = modality_of(body, meeting.start(), meeting.end(), published)
+        if will is not Modality.reported:
+            add(
+                FactKind.diplomatic_event,
+                modality=will,
+                time=_target_time(body, 0, len(body), published) or time,
+            )
+        else:
+            add(FactKind.diplomatic_event)
     elif _RELATIONSHIP.search(body) and not amounts and len(parties) == 2:
         duration: QuantityCandidate | None = None
         years = re.search(r"\bfor (\w+) years\b", body, re.I)
@@ -1293,8 +1693,8 @@ def facts_in(
 def _ranked_partner(body: str, rank: re.Match[str], parties: list[str]) -> tuple[str, str] | None:
     """'made China Azerbaijan's fourth-largest partner': China is ranked among Azerbaijan's."""
     owner_match = None
-    for span, code in country_mentions(body[: rank.start()]):
-        if body[span.end : span.end + 2] in ("'s", "’s"):
+    for span, code in country_mentions(body[: rank.end()]):
+        if re.match(r"['’]s?\b|['’](?=\s)", body[span.end : span.end + 2]):
             owner_match = code
     of = re.match(r"\s+(?:of|for)\s+(?:the\s+)?(\S+(?:\s\S+)?)", body[rank.end() :])
     if owner_match is None and of is not None:
@@ -1338,21 +1738,61 @@ def extract(text: str, published: date, *, parser: bool = True) -> Extraction:
     }
     persons = people(text, parser=parser)
     speakers = Speakers(text, persons)
+    if parser:
+        speakers.use_parse()
     found_quotes = quotes(text, speakers)
     context = Context()
     facts: list[FactCandidate] = []
-    voice = speakers.one_voice()
+    voice = speakers.one_voice() or lead_source(text)
+    last: tuple[int, Person | None] = (-1, None)
     for sentence in sentences(text):
         inside = next(
             (q for q in found_quotes if q.evidence.start <= sentence.start < q.evidence.end), None
         )
-        speaker = (
-            inside.speaker
-            if inside is not None
-            else claimant(speakers, sentence.text, sentence.start, voice)
-        )
+        paragraph = text.rfind("\n", 0, sentence.start)
+        if inside is not None:
+            speaker = inside.speaker
+        else:
+            # Reported speech runs on within a paragraph: "He underlined that ... . Last
+            # year, trade grew by 40%." is still his claim.
+            carried = last[1] if last[0] == paragraph else None
+            speaker = claimant(speakers, sentence.text, sentence.start, carried or voice)
+        last = (paragraph, speaker)
         facts.extend(facts_in_sentence(text, sentence, published, pair, alpha2, context, speaker))
-    return Extraction(facts=facts, quotes=found_quotes, people=persons, pair=pair)
+    first_line = text.split("\n", 1)[0].rstrip()
+    headline = len(first_line) if not first_line.endswith((".", "!", "?", '"', "”")) else 0
+    return Extraction(facts=once(facts, headline), quotes=found_quotes, people=persons, pair=pair)
+
+
+def once(facts: list[FactCandidate], headline: int = 0) -> list[FactCandidate]:
+    """A figure stated twice (in the headline and the body, in the lead and a quote) is one
+    fact: keep the statement that says most about it (a time, a claimant), the body's
+    rather than the headline's (text[:headline]), else the first."""
+    best: dict[tuple[Any, ...], FactCandidate] = {}
+    order: list[tuple[Any, ...]] = []
+    for fact in facts:
+        if fact.quantity is None:
+            key: tuple[Any, ...] = (id(fact),)
+        else:
+            key = (
+                fact.kind,
+                frozenset((fact.subject, fact.counterpart)),
+                fact.direction,
+                fact.quantity.value,
+                fact.quantity.unit,
+                fact.modality,
+            )
+        if key not in best:
+            best[key] = fact
+            order.append(key)
+        elif _richness(fact, headline) > _richness(best[key], headline):
+            best[key] = fact
+    return [best[key] for key in order]
+
+
+def _richness(fact: FactCandidate, headline: int) -> float:
+    said = (fact.time is not None and fact.time.text is not None) + (fact.speaker is not None)
+    return said + 0.5 * (fact.evidence.start >= headline)
 
 
 def claimant(speakers: Speakers, sentence: str, offset: int, voice: Person | None) -> Person | None:
@@ -1366,7 +1806,7 @@ def claimant(speakers: Speakers, sentence: str, offset: int, voice: Person | Non
     organization = speakers.organization(sentence)
     if organization is not None and says:
         return organization
-    pronoun = speakers.attributed(sentence, offset)
+    pronoun = speakers.pronoun(sentence, offset)
     if pronoun is not None:
         return pronoun
     return voice

@@ -24,13 +24,30 @@ def pipeline() -> Any | None:
     return module.load(disable=["lemmatizer"])
 
 
+@lru_cache(maxsize=4)
+def parse(text: str) -> Any | None:
+    """The parsed article (a spaCy Doc), shared by every use on the same text."""
+    nlp = pipeline()
+    return None if nlp is None else nlp(text)
+
+
 def person_names(text: str) -> list[tuple[int, int, str]]:
     """(start, end, name) of every person of two or more words the model finds."""
-    nlp = pipeline()
-    if nlp is None:
+    doc = parse(text)
+    if doc is None:
         return []
     return [
         (ent.start_char, ent.end_char, ent.text)
-        for ent in nlp(text).ents
+        for ent in doc.ents
         if ent.label_ == "PERSON" and len(ent.text.split()) >= 2 and "\n" not in ent.text
     ]
+
+
+def subject_offsets(text: str) -> list[int]:
+    """Where the grammatical subjects of the article stand: 'he' in the next sentence
+    refers back to the last person who was a subject, not to the last one named (often an
+    object: 'Jaishankar will co-chair with his counterpart Prince Faisal')."""
+    doc = parse(text)
+    if doc is None:
+        return []
+    return [token.idx for token in doc if token.dep_ in ("nsubj", "nsubjpass")]

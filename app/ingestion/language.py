@@ -51,6 +51,8 @@ HEDGES: dict[str, Comparator] = {
     "close to": Comparator.approx,
     "an estimated": Comparator.approx,
     "estimated": Comparator.approx,
+    "estimated at": Comparator.approx,
+    "valued at about": Comparator.approx,
     "approx.": Comparator.approx,
     "just under": Comparator.less_than,
     "up to": Comparator.at_most,
@@ -227,7 +229,9 @@ which they only list beside two-letter codes that would match ordinary words).""
 @lru_cache
 def country_regex() -> re.Pattern[str]:
     names = sorted(country_names(), key=len, reverse=True)
-    return re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b")
+    # "Hungaryʼs": the modifier-letter apostrophe some outlets print counts as a letter in
+    # regular expressions, so it is allowed explicitly after a name.
+    return re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")(?:\b|(?=ʼ))")
 
 
 def number_from_words(text: str) -> int | None:
