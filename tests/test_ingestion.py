@@ -716,3 +716,20 @@ def test_cli_eval_extraction_on_the_seed_alone() -> None:
     rows = {line.split()[0]: line.split()[1:] for line in table.strip().splitlines()[2:]}
     gold = len(SEED["facts"]) + len(SEED["quotes"])
     assert rows["all"][0] == str(gold)
+
+
+def test_the_parser_is_loaded_only_when_an_article_is_ingested() -> None:
+    """spaCy and its model load lazily in the ingestion path: starting the API (and serving
+    readers) neither imports nor loads them; extracting an article does."""
+    code = (
+        "import sys\n"
+        "from app.main import create_app\n"
+        "create_app()\n"
+        "assert 'spacy' not in sys.modules, 'spacy imported at start-up'\n"
+        "from datetime import date\n"
+        "from app.ingestion.extract import extract\n"
+        "extract('Trade between Georgia and Japan grew, said Ahmed Khan.', date(2025, 1, 1))\n"
+        "assert 'spacy' in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
