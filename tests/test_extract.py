@@ -884,3 +884,44 @@ def test_parser_can_be_switched_off() -> None:
     rules_only = extract(text, date(2025, 1, 1), parser=False)
     assert [f.kind for f in with_parse.facts] == [f.kind for f in rules_only.facts]
     assert "Ahmed Khan" in {p.name for p in with_parse.people}
+
+
+def test_investors_located_in_the_host_country_still_invest_from_home() -> None:
+    text = "Georgian companies in Japan have invested $310 mln in Japan's economy since 2010."
+    fact = only_fact(text, FactKind.investment, date(2025, 3, 1))
+    assert (fact.subject, fact.counterpart) == ("GEO", "JPN")
+
+
+def test_a_breakdown_gives_parts_of_the_whole_with_its_time() -> None:
+    text = (
+        "Japanese companies invested $308 mln in Georgia in 2024. Of this, $212 mln went to "
+        "the oil sector and $96 mln to the non-oil sector."
+    )
+    facts = facts_of(text, FactKind.investment, date(2025, 3, 1))
+    parts = {
+        (f.quantity.value, f.sector, f.time.date if f.time else None) for f in facts if f.quantity
+    }
+    assert parts == {
+        (Decimal(308_000_000), None, "2024"),
+        (Decimal(212_000_000), "oil", "2024"),
+        (Decimal(96_000_000), "non-oil", "2024"),
+    }
+    assert all((f.subject, f.counterpart) == ("JPN", "GEO") for f in facts)
+
+
+def test_an_agreement_keeps_its_title_and_the_day_of_the_event() -> None:
+    text = (
+        "Georgia and Japan signed an agreement on transport and logistics cooperation at the "
+        "end of the event."
+    )
+    fact = only_fact(text, FactKind.agreement, date(2025, 3, 1))
+    assert fact.agreement is not None
+    assert fact.agreement["title"] == "Agreement on transport and logistics cooperation"
+    assert fact.time is not None and fact.time.date == "2025-03-01"
+
+
+def test_counted_documents_keep_their_count_and_hedge() -> None:
+    text = "More than 17 significant documents were signed between Georgia and Japan in Tokyo."
+    fact = only_fact(text, FactKind.agreement)
+    assert fact.quantity is not None
+    assert (fact.quantity.value, fact.quantity.comparator) == (Decimal(17), Comparator.more_than)

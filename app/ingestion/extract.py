@@ -759,6 +759,11 @@ def _time_rules(published: date, context: "Context") -> list[tuple[str, Any]]:
             lambda m: _day_month(m, published),
         ),
         (
+            r"\b(?:at the end of|following|after|during|on the sidelines of) the (?:event|"
+            r"meeting|talks|negotiations|ceremony|visit|forum)\b",
+            lambda m: TimeCandidate("date", date=pub, text=m[0]),
+        ),
+        (
             r"\bthis (?:morning|afternoon|evening)\b",
             lambda m: TimeCandidate("date", date=pub, text=m[0]),
         ),
@@ -976,6 +981,7 @@ class Context:
     last_date: str | None = None
     last_kind: FactKind | None = None
     last_time: TimeCandidate | None = None
+    last_flow: tuple[str, str] | None = None
 
 
 _INVEST = re.compile(r"\binvest(?:ed|s|ing|ment|ments)?\b", re.I)
@@ -1141,7 +1147,14 @@ def _investment(
     if verb is None:
         return None
     mentions = country_mentions(text)
-    before = [c for s, c in mentions if s.start < verb.start()]
+    # "Georgian companies in Japan have invested ...": a country after "in" before the verb
+    # is where the investors are, not who they are.
+    before = [
+        c
+        for s, c in mentions
+        if s.start < verb.start()
+        and not re.search(r"\b(?:in|into|at)\s+(?:the\s+)?$", text[: s.start])
+    ]
     target = re.search(r"\b(?:in|into|to)\s+(?:the\s+)?(?P<rest>[^.;]{0,80})", text[verb.end() :])
     after = [c for _, c in country_mentions(target.group("rest"))] if target else []
     subject = before[-1] if before else None
@@ -1549,6 +1562,9 @@ def facts_in(
             if nearest is not None:
                 when = nearest[2]
                 extra["evidence"] = _stretch(article, evidence, nearest[0], nearest[1])
+        if when is None and time is None and _BREAKDOWN.search(body) and context.last_time:
+            last = context.last_time  # a part of the whole just given: the same time
+            when = TimeCandidate(last.type, date=last.date, start=last.start, end=last.end)
         if when is None and time is None and modality == Modality.reported:
             when = _present(body, at, published)
         if when is not None:
@@ -1557,8 +1573,11 @@ def facts_in(
                 context.last_time = when
         if kind in (FactKind.investment, FactKind.financing, FactKind.exports):
             flow = _flow(kind, clause, at, pair)
+            if flow is None and kind is context.last_kind and _BREAKDOWN.search(body):
+                flow = context.last_flow  # "Of this, $212 mln went to the oil sector"
             if flow is None:
                 continue
+            context.last_flow = flow
             add(
                 kind,
                 quantity=quantity,
@@ -1653,7 +1672,7 @@ def facts_in(
                 else {}
             ),
             agreement={
-                "title": _agreement_title(what, count, sectors),
+                "title": _agreement_title(what, count, sectors, body),
                 "parties": parties,
                 "event_name": event.group("event").strip() if event else None,
                 "documents": count,
@@ -1714,7 +1733,24 @@ def _sectors(body: str) -> list[str]:
     return [p.strip() for p in parts if p.strip() and len(p.split()) <= 3]
 
 
-def _agreement_title(what: str, count: int | None, sectors: list[str]) -> str:
+_TITLE = re.compile(
+    r"\b(?P<title>(?:agreement|memorandum of understanding|memorandum|MoU|MOU|protocol|"
+    r"declaration|accord|roadmap|treaty|convention|contract|programme|program)s? "
+    r"(?:on|for|in the (?:field|area|sphere)s? of|regarding|concerning|to (?:promote|establish|"
+    r"develop|avoid)) [^,.;()]{3,100}?)(?=,|\.|;|\(| and (?:a|an|the|several|\d+)\b| at | "
+    r"during | in (?:the )?presence| between | were | was | signed| on (?:Monday|Tuesday|"
+    r"Wednesday|Thursday|Friday|Saturday|Sunday)|$)",
+    re.I,
+)
+
+
+def _agreement_title(what: str, count: int | None, sectors: list[str], body: str = "") -> str:
+    """'Agreement on transport and logistics cooperation' as the article names it; else
+    the count and noun ('10 documents') with the sectors they cover."""
+    named = _TITLE.search(body)
+    if named and (count is None or count <= 1):
+        title = named.group("title").strip()
+        return title[0].upper() + title[1:]
     noun = what.strip()
     head = f"{count} {noun}" if count and count > 1 else noun
     title = head[0].upper() + head[1:]
