@@ -733,3 +733,39 @@ def test_the_parser_is_loaded_only_when_an_article_is_ingested() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+WIRE_WITH_TARGET = (
+    "TBILISI, March 3. Trade turnover between Georgia and Japan reached $480 million in 2024, "
+    "Deputy Minister Nino Kapanadze said.\n\n"
+    "The two governments agreed to raise bilateral trade to $1 billion by 2030, she added.\n\n"
+    "Japan provided Georgia with a loan of $100 million last year."
+)
+
+
+def test_a_target_in_wire_copy_is_drafted_as_a_target_with_measured_confidence(
+    desk: Desk,
+) -> None:
+    """The goal keeps its modality and year and never becomes the pair's figure; each draft's
+    confidence is the dev precision of the rule that produced it; a rule below the floor
+    makes no draft and says so."""
+    from app.ingestion.calibration import FLOOR, calibrated
+
+    result = ok(
+        desk.client.post(
+            "/v1/sources",
+            json=source_body(desk.outlet, text=WIRE_WITH_TARGET, published="2025-03-03"),
+        ),
+        201,
+    )
+    drafts = every(desk.client, "/v1/facts", status="draft", kind="trade_turnover")
+    by_value = {d["quantity"]["value"]: d for d in drafts}
+    target, reported = by_value["1000000000"], by_value["480000000"]
+    assert target["modality"] == "target" and target["time"]["date"] == "2030"
+    assert reported["modality"] == "reported" and reported["time"]["date"] == "2024"
+    assert target["claimed_by"]["name"] == reported["claimed_by"]["name"] == "Nino Kapanadze"
+    assert target["confidence"] == calibrated("trade_turnover/target")
+    assert reported["confidence"] == calibrated("trade_turnover/reported")
+    below = [s for s in result["skipped"] if "below the" in s]
+    financing = calibrated("financing/reported")
+    assert (financing < FLOOR) == any(s.startswith("financing") for s in below)
