@@ -96,8 +96,8 @@ def _same_speaker(gold_id: str | None, found: Person | None, names: dict[str, se
     if got in known:
         return True
     # The same entity under a shorter form an editor would accept: 'S Jaishankar' for
-    # 'Subrahmanyam Jaishankar', 'Ministry of Trade, Industry and Energy' for the same
-    # '... of South Korea'.
+    # 'Subrahmanyam Jaishankar', 'Adeniyi Adebayo' for 'Richard Adeniyi Adebayo', 'Ministry
+    # of Trade, Industry and Energy' for the same '... of South Korea'.
     words = got.split()
     for name in known:
         parts = name.split()
@@ -106,7 +106,7 @@ def _same_speaker(gold_id: str | None, found: Person | None, names: dict[str, se
             and len(words) >= 2
             and len(parts) >= 2
             and words[-1] == parts[-1]
-            and words[0][0] == parts[0][0]
+            and (words[0][0] == parts[0][0] or set(words) <= set(parts))
         ):
             return True
         if found.kind == "organization" and len(words) >= 3 and name.startswith(got):

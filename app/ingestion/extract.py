@@ -18,7 +18,7 @@ import pycountry
 
 from app.facts.models import Comparator, Direction, FactKind, Modality
 from app.ingestion.calibration import calibrated
-from app.ingestion.grammar import person_names, subject_offsets
+from app.ingestion.grammar import person_names, subject_spans
 from app.ingestion.language import (
     HEDGE_PATTERN,
     HEDGES,
@@ -260,7 +260,9 @@ def _same_role(word: str, role: str | None) -> bool:
     if role is None:
         return False
     word, role = word.lower(), role.lower()
-    if word in role or (word == "premier" and "prime minister" in role):
+    if re.search(rf"\b{re.escape(word)}\b", role) or (
+        word == "premier" and "prime minister" in role
+    ):
         return True
     return word in _PARLIAMENTARIAN and any(p in role for p in _PARLIAMENTARIAN)
 
@@ -331,11 +333,11 @@ class Speakers:
         self.by_surname = {p.name.split()[-1]: p for p in persons}
         self.quoted: list[tuple[int, int]] = []
         self.organizations = organizations(text)
-        self.subjects: set[int] = set()
+        self.subjects: list[tuple[int, int]] = []
 
     def use_parse(self) -> None:
         """Resolve 'he' and role nouns to the last person who was a grammatical subject."""
-        self.subjects = set(subject_offsets(self.text))
+        self.subjects = subject_spans(self.text)
 
     def organization(self, fragment: str) -> Person | None:
         """A ministry, embassy or press office named in the fragment, by name or as 'the
@@ -343,6 +345,15 @@ class Speakers:
         for org in self.organizations:
             if org.name in fragment:
                 return org
+        owned = re.search(
+            rf"\b([A-Z][\w.-]*['’]s (?:[a-z]+ ){{0,2}}(?:ministry|government|embassy|office|"
+            rf"agency|press service))\s+{_SAY}",
+            fragment,
+        )
+        if owned:  # "Seoul's industry ministry said"
+            name = owned.group(1)
+            start = self.text.find(name)
+            return Person(name, None, Span(start, start + len(name), name), "organization")
         m = re.search(rf"\bthe ({_ORG_HEAD})\b", fragment, re.I)
         if m:
             head = m.group(1).lower()
@@ -394,7 +405,7 @@ class Speakers:
                     if best is None or m.start() > best[0]:
                         best = (m.start(), person)
         if best is None and self.subjects:
-            saved, self.subjects = self.subjects, set()
+            saved, self.subjects = self.subjects, []
             try:
                 return self.last_before(offset, role)
             finally:
@@ -404,9 +415,8 @@ class Speakers:
         return best[1] if best else None
 
     def _subject(self, start: int, end: int) -> bool:
-        """The mention (or the role words before it, 'President Ilham Aliyev') is a
-        grammatical subject."""
-        return any(start - 60 <= s < end for s in self.subjects)
+        """The mention lies inside a subject noun phrase."""
+        return any(first <= start and end <= last for first, last in self.subjects)
 
     def attributed(self, fragment: str, offset: int) -> Person | None:
         """The speaker an attribution in the fragment names: 'X said', 'he added', 'the MP
@@ -424,7 +434,9 @@ class Speakers:
         said = said or re.match(rf"\s*{_PRONOUN_OR_ROLE}\s+(?:\w+\s+)?{_SAY}", fragment, re.I)
         said = said or re.match(r"\s*(?:He|She)\b", fragment)
         if said:
-            role = re.search(rf"\b(?:the|\w+['’]s) ({_ROLE_NOUN})", said.group(0), re.I)
+            role = re.search(
+                rf"\b(?:the|\w+['’]s) (?:[A-Z]\w+ )?({_ROLE_NOUN})", said.group(0), re.I
+            )
             return self.last_before(offset, role.group(1).split()[-1] if role else None)
         return None
 
@@ -759,11 +771,6 @@ def _time_rules(published: date, context: "Context") -> list[tuple[str, Any]]:
             lambda m: _day_month(m, published),
         ),
         (
-            r"\b(?:at the end of|following|after|during|on the sidelines of) the (?:event|"
-            r"meeting|talks|negotiations|ceremony|visit|forum)\b",
-            lambda m: TimeCandidate("date", date=pub, text=m[0]),
-        ),
-        (
             r"\bthis (?:morning|afternoon|evening)\b",
             lambda m: TimeCandidate("date", date=pub, text=m[0]),
         ),
@@ -786,6 +793,12 @@ def _time_rules(published: date, context: "Context") -> list[tuple[str, Any]]:
         (
             r"\b(?:during|in|over|for) (?:this|that|the same|the) period\b",
             lambda m: _same_period(context, m[0]),
+        ),
+        # Least specific last: "at the end of the event" is the day of the story.
+        (
+            r"\b(?:at the end of|following|after|during|on the sidelines of) the (?:event|"
+            r"meeting|talks|negotiations|ceremony|visit|forum)\b",
+            lambda m: TimeCandidate("date", date=pub, text=m[0]),
         ),
     ]
 
@@ -1024,10 +1037,11 @@ def growth_figures(body: str) -> list[Change]:
     for m in _PERCENT.finditer(body):
         before = body[max(0, m.start() - 40) : m.start()]
         after = body[m.end() : m.end() + 30]
-        rising = re.search(rf"\b{_RISE}\b(?:\s+(?:by|of|to))?\s*$", before, re.I) or re.match(
+        # "grew by an average of 18.5 per cent", "rose 12%", "a 13.4 per cent increase"
+        rising = re.search(rf"\b{_RISE}\b[^\d%]{{0,30}}$", before, re.I) or re.match(
             rf"\s+(?:{_RISE}|growth|year[- ]on[- ]year)\b", after, re.I
         )
-        falling = re.search(rf"\b{_FALL}\b(?:\s+(?:by|of|to))?\s*$", before, re.I) or re.match(
+        falling = re.search(rf"\b{_FALL}\b[^\d%]{{0,30}}$", before, re.I) or re.match(
             rf"\s+(?:{_FALL}|decrease|drop)\b", after, re.I
         )
         if re.search(

@@ -43,11 +43,19 @@ def person_names(text: str) -> list[tuple[int, int, str]]:
     ]
 
 
-def subject_offsets(text: str) -> list[int]:
-    """Where the grammatical subjects of the article stand: 'he' in the next sentence
-    refers back to the last person who was a subject, not to the last one named (often an
-    object: 'Jaishankar will co-chair with his counterpart Prince Faisal')."""
+def subject_spans(text: str) -> list[tuple[int, int]]:
+    """Where the grammatical subjects of the article stand, each as the character span of
+    its whole noun phrase ('another member of the National Assembly, Azer Allahveranov').
+    'He' in the next sentence refers back to the last person named inside a subject, not to
+    the last one named (often an object: 'co-chair with his counterpart Prince Faisal', 'was
+    co-chaired by Cevdet Yilmaz'). Pronoun subjects are left out: they are what is being
+    resolved."""
     doc = parse(text)
     if doc is None:
         return []
-    return [token.idx for token in doc if token.dep_ in ("nsubj", "nsubjpass")]
+    spans = []
+    for token in doc:
+        if token.dep_ in ("nsubj", "nsubjpass") and token.pos_ != "PRON":
+            last = token.right_edge
+            spans.append((token.left_edge.idx, last.idx + len(last.text)))
+    return spans
