@@ -925,3 +925,19 @@ def test_counted_documents_keep_their_count_and_hedge() -> None:
     fact = only_fact(text, FactKind.agreement)
     assert fact.quantity is not None
     assert (fact.quantity.value, fact.quantity.comparator) == (Decimal(17), Comparator.more_than)
+
+
+def test_imports_after_exports_run_the_other_way() -> None:
+    text = (
+        "Exports from Uzbekistan to Azerbaijan totaled $132.3 million in 2022, while imports "
+        "accounted for $49.5 million."
+    )
+    flows = {
+        f.quantity.value: (f.subject, f.counterpart)
+        for f in facts_of(text, FactKind.exports, date(2023, 2, 24))
+        if f.quantity
+    }
+    assert flows == {
+        Decimal("132300000"): ("UZB", "AZE"),
+        Decimal("49500000"): ("AZE", "UZB"),
+    }

@@ -995,6 +995,7 @@ class Context:
     last_kind: FactKind | None = None
     last_time: TimeCandidate | None = None
     last_flow: tuple[str, str] | None = None
+    last_import: bool | None = None
 
 
 _INVEST = re.compile(r"\binvest(?:ed|s|ing|ment|ments)?\b", re.I)
@@ -1199,7 +1200,11 @@ _KIND_WORDS: list[tuple[FactKind, re.Pattern[str]]] = [
     ),
     (
         FactKind.exports,
-        re.compile(r"\b(?:exports?|exported|exporting|imports?|imported|importing)\b", re.I),
+        re.compile(
+            r"\b(?:exports?|exported|exporting|imports?|imported|importing|supplies (?:to|from)|"
+            r"shipments (?:to|from))\b",
+            re.I,
+        ),
     ),
     (
         FactKind.trade_turnover,
@@ -1300,6 +1305,19 @@ def _converted(body: str, at: int) -> bool:
     return bool(
         re.search(r"[\d\w]\s*\(\s*(?:about|around|approx\.?|some|or|roughly)?\s*$", body[:at])
     )
+
+
+def _the_other_way(
+    body: str, at: int, last: tuple[str, str] | None, last_import: bool | None
+) -> tuple[str, str] | None:
+    """A trade word with no country of its own, after a flow: the same flow for the same
+    word, the reverse for the opposite one ('exports to Azerbaijan totaled $132 million,
+    while imports were $50 million')."""
+    words = list(_KIND_WORDS[2][1].finditer(body, 0, at))
+    if last is None or last_import is None or not words:
+        return None
+    importing = bool(_IMPORT.match(words[-1].group(0)))
+    return (last[1], last[0]) if importing != last_import else last
 
 
 def _nearest_time(
@@ -1589,9 +1607,16 @@ def facts_in(
             flow = _flow(kind, clause, at, pair)
             if flow is None and kind is context.last_kind and _BREAKDOWN.search(body):
                 flow = context.last_flow  # "Of this, $212 mln went to the oil sector"
+            if flow is None and kind is FactKind.exports and context.last_kind is kind:
+                # "exports to Azerbaijan totaled $132 million, while imports were $50 million":
+                # the other way round
+                flow = _the_other_way(body, at, context.last_flow, context.last_import)
             if flow is None:
                 continue
             context.last_flow = flow
+            if kind is FactKind.exports:
+                words = list(_KIND_WORDS[2][1].finditer(body, 0, at))
+                context.last_import = bool(words and _IMPORT.match(words[-1].group(0)))
             add(
                 kind,
                 quantity=quantity,
@@ -1606,7 +1631,9 @@ def facts_in(
 
     for change in growth_figures(body):
         at, stop = change.start, change.end
-        kind = _kind_near(body, at, stop)
+        kind = _kind_near(body, at, stop) or (
+            context.last_kind if _ANAPHOR.search(body[:at]) else None
+        )
         if kind not in (FactKind.trade_turnover, FactKind.exports):
             continue
         modality = modality_of(body, at, stop, published)
