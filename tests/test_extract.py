@@ -941,3 +941,25 @@ def test_imports_after_exports_run_the_other_way() -> None:
         Decimal("132300000"): ("UZB", "AZE"),
         Decimal("49500000"): ("AZE", "UZB"),
     }
+
+
+def test_the_figure_a_rise_started_from_is_the_year_before() -> None:
+    text = (
+        "Pakistan's exports to Afghanistan increased by 32 percent from $500 million to "
+        "$658 million in the first eight months of 2024."
+    )
+    times = {
+        f.quantity.value: (f.time.start, f.time.end)
+        for f in facts_of(text, FactKind.exports, date(2024, 9, 1))
+        if f.quantity and f.time
+    }
+    assert times == {
+        Decimal(500_000_000): ("2023-01", "2023-08"),
+        Decimal(658_000_000): ("2024-01", "2024-08"),
+    }
+
+
+def test_goods_of_a_country_come_from_it() -> None:
+    text = "Last year the volume of imports of Russian goods to Ukraine fell to $4.5 billion."
+    fact = only_fact(text, FactKind.exports, date(2021, 2, 20))
+    assert (fact.subject, fact.counterpart) == ("RUS", "UKR")

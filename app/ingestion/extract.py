@@ -1253,7 +1253,10 @@ def _flow(
         verb = verbs[-1] if verbs else None
         importing = bool(verb and _IMPORT.match(verb.group(0)))
         tail = text[verb.end() :] if verb else text
-        origin = re.search(r"\bfrom\s+(?:the\s+)?(\S+(?:\s\S+)?)", tail)
+        # "imports of Russian goods to Ukraine": the goods' country is where they come from
+        origin = re.search(r"\bfrom\s+(?:the\s+)?(\S+(?:\s\S+)?)", tail) or re.match(
+            r"\s+of\s+(?:the\s+)?(\S+)\s+(?:goods|products|produce|commodities)\b", tail
+        )
         dest = re.search(r"\b(?:to|into)\s+(?:the\s+)?(\S+(?:\s\S+)?)", tail)
         src = country_mentions(origin.group(1)) if origin else []
         dst = country_mentions(dest.group(1)) if dest else []
@@ -1304,6 +1307,28 @@ def _converted(body: str, at: int) -> bool:
     is the same figure in another currency, not a fact of its own."""
     return bool(
         re.search(r"[\d\w]\s*\(\s*(?:about|around|approx\.?|some|or|roughly)?\s*$", body[:at])
+    )
+
+
+def _earlier(body: str, at: int, end: int, amounts: list[Any], offset: int) -> bool:
+    """The figure a change started from: 'increased ... from $500 million to $658 million',
+    'from the earlier $0.81 million'. Said of a period, it is the same period a year before."""
+    if not re.search(r"\bfrom\s+(?:the\s+)?(?:earlier\s+|previous\s+)?$", body[:at], re.I):
+        return False
+    return any(span.start - offset >= end for span, _ in amounts)
+
+
+def _year_before(time: TimeCandidate | None) -> TimeCandidate | None:
+    def back(value: str | None) -> str | None:
+        if value is None:
+            return None
+        earlier = f"{int(value[:4]) - 1:04d}{value[4:]}"
+        return earlier.replace("-02-29", "-02-28")
+
+    if time is None:
+        return None
+    return TimeCandidate(
+        time.type, date=back(time.date), start=back(time.start), end=back(time.end)
     )
 
 
@@ -1599,9 +1624,11 @@ def facts_in(
             when = TimeCandidate(last.type, date=last.date, start=last.start, end=last.end)
         if when is None and time is None and modality == Modality.reported:
             when = _present(body, at, published)
+        if _earlier(body, at, end, amounts, clause.start) and (when or time):
+            when = _year_before(when or time)  # "from $500 million" in a rise "to $658 million"
         if when is not None:
             extra["time"] = when
-            if modality == Modality.reported:
+            if modality == Modality.reported and when.text is not None:
                 context.last_time = when
         if kind in (FactKind.investment, FactKind.financing, FactKind.exports):
             flow = _flow(kind, clause, at, pair)
