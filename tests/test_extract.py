@@ -963,3 +963,25 @@ def test_goods_of_a_country_come_from_it() -> None:
     text = "Last year the volume of imports of Russian goods to Ukraine fell to $4.5 billion."
     fact = only_fact(text, FactKind.exports, date(2021, 2, 20))
     assert (fact.subject, fact.counterpart) == ("RUS", "UKR")
+
+
+@pytest.mark.parametrize(
+    ("word", "code"),
+    [
+        ("Indian", "IND"),
+        ("American", "USA"),
+        ("French", "FRA"),
+        ("British", "GBR"),
+        ("UAE", "ARE"),
+        ("US", "USA"),
+        ("Türkiye", "TUR"),
+        ("Vietnamese", "VNM"),
+    ],
+)
+def test_a_shared_demonym_is_the_news_country(word: str, code: str) -> None:
+    """'Indian' is India's, not the British Indian Ocean Territory's."""
+    assert [c for _, c in country_mentions(f"{word} companies invested")] == [code]
+
+
+def test_the_us_of_us_dollars_is_no_country() -> None:
+    assert country_mentions("trade reached US$ 21 billion") == []

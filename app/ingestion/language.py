@@ -170,7 +170,7 @@ def currency_word_pattern() -> str:
 @lru_cache
 def country_names() -> dict[str, str]:
     """Every name, alternative spelling and demonym of a country -> its alpha-3 code."""
-    names: dict[str, str] = {}
+    claims: dict[str, set[tuple[str, int]]] = defaultdict(set)
     for country in countryinfo.all_countries():
         info = country.info()
         iso = info.get("ISO") or {}
@@ -185,13 +185,22 @@ def country_names() -> dict[str, str]:
             candidates += [str(record.name), getattr(record, "common_name", None)]
         for name in candidates:
             if name and len(name) > 3 and not name.isupper():
-                names.setdefault(name, alpha3)
-    for name, alpha3 in NEWS_NAMES.items():
-        names.setdefault(name, alpha3)
+                claims[name].add((alpha3, int(info.get("population") or 0)))
+    names = {name: _likeliest(name, owners) for name, owners in claims.items()}
+    names.update(NEWS_NAMES)
     return names
 
 
+def _likeliest(name: str, owners: set[tuple[str, int]]) -> str:
+    """A name several territories share ('Indian': India and the British Indian Ocean
+    Territory; 'French': France and the French Southern Lands) is, in the news, the most
+    populous one's."""
+    return max(sorted(owners), key=lambda owner: owner[1])[0]
+
+
 NEWS_NAMES = {
+    "American": "USA",
+    "Nepali": "NPL",
     "US": "USA",
     "U.S.": "USA",
     "USA": "USA",
@@ -212,7 +221,6 @@ NEWS_NAMES = {
     "Iran": "IRN",
     "Syria": "SYR",
     "Czechia": "CZE",
-    "American": "USA",
     "Uzbek": "UZB",
     "Kazakh": "KAZ",
     "Kyrgyz": "KGZ",
@@ -223,7 +231,8 @@ NEWS_NAMES = {
     "Argentine": "ARG",
 }
 """Short forms wire copy uses that the country libraries leave out (all-caps abbreviations,
-which they only list beside two-letter codes that would match ordinary words)."""
+which they only list beside two-letter codes that would match ordinary words), and what
+news means by a demonym the libraries give to a territory ('American')."""
 
 
 @lru_cache
