@@ -985,3 +985,13 @@ def test_a_shared_demonym_is_the_news_country(word: str, code: str) -> None:
 
 def test_the_us_of_us_dollars_is_no_country() -> None:
     assert country_mentions("trade reached US$ 21 billion") == []
+
+
+def test_the_meeting_a_story_opens_with_is_on_its_day() -> None:
+    text = (
+        "ASTANA. The prime ministers of Kazakhstan and Azerbaijan held talks in Astana.\n\n"
+        + "Other matters were discussed at length. " * 20
+        + "\n\nKazakhstan and Azerbaijan held talks on transport."
+    )
+    events = facts_of(text, FactKind.diplomatic_event, date(2023, 6, 22))
+    assert [f.time.date if f.time else None for f in events] == ["2023-06-22", None]

@@ -1216,6 +1216,8 @@ _KIND_WORDS: list[tuple[FactKind, re.Pattern[str]]] = [
     ),
 ]
 _IMPORT = re.compile(r"\bimport(?:s|ed|ing)?\b", re.I)
+_LEAD_CHARS = 600
+"""How far into an article its lead runs: the event it reports."""
 _ANAPHOR = re.compile(r"\b(?:it|the figure|this figure|this indicator|the indicator)\b", re.I)
 """'In 2020, it only slightly exceeded 23 billion zlotys': the figure of the sentence before."""
 _BREAKDOWN = re.compile(r"\b(?:of (?:this|which|that|it|the total)|including|out of which)\b", re.I)
@@ -1756,7 +1758,12 @@ def facts_in(
                 time=_target_time(body, 0, len(body), published) or time,
             )
         else:
-            add(FactKind.diplomatic_event)
+            lead = time is None and clause.start < _LEAD_CHARS
+            # The meeting a story opens with happened on its day (the dateline's).
+            add(
+                FactKind.diplomatic_event,
+                time=TimeCandidate("date", date=published.isoformat()) if lead else time,
+            )
     elif _RELATIONSHIP.search(body) and not amounts and len(parties) == 2:
         duration: QuantityCandidate | None = None
         years = re.search(r"\bfor (\w+) years\b", body, re.I)
