@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from app.auth.models import ApiKey
+from app.desk.models import DeskSession
 from app.entities.models import Entity, Role
 from app.facts.models import Fact
 from app.idempotency import IdempotentRequest
@@ -15,6 +16,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "ApiKey",
     "Change",
+    "DeskSession",
     "Entity",
     "Fact",
     "IdempotentRequest",

@@ -1,0 +1,1 @@
+"""The editor's desk: review, correct and publish drafts in the browser (/desk)."""
