@@ -1,6 +1,9 @@
 """Country codes, from pycountry's copy of ISO 3166-1 rather than a hand-kept list."""
 
+from typing import Annotated
+
 import pycountry
+from pydantic import WithJsonSchema
 
 
 def normalise_country_code(code: str) -> str:
@@ -26,3 +29,15 @@ def country_name(alpha_3: str) -> str:
     if record is None:
         raise ValueError(f"'{alpha_3}' is not an ISO 3166-1 alpha-3 code")
     return str(getattr(record, "common_name", None) or record.name)
+
+
+COUNTRY_CODE_PATTERN = r"^\s*[A-Za-z]{2,3}\s*$"
+"""What a country-code parameter may look like: an alpha-3 or alpha-2 code, any case (the
+code must also exist in ISO 3166-1; a well-formed code that does not is a 400 too)."""
+
+CountryCode = Annotated[
+    str, WithJsonSchema({"type": "string", "pattern": COUNTRY_CODE_PATTERN, "examples": ["AZE"]})
+]
+"""A country-code parameter, with its pattern in the OpenAPI document. The pattern is not
+checked on its own: normalise_country_code, which every such parameter goes through,
+accepts nothing it does not match and says why in words a person can act on."""

@@ -5,15 +5,19 @@ through here as `application/problem+json`, so clients parse one shape.
 """
 
 import logging
+from html import escape
 from http import HTTPStatus
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from app import API_VERSION
 
 log = logging.getLogger("econfacts.errors")
 
@@ -136,7 +140,74 @@ def _location_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
-async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(app: Any, scope: Any) -> str:
+    """Every method some route serves on this path (`Allow`, RFC 9110): HEAD with GET, and
+    OPTIONS; empty if no route has the path. Asks each route whether it would take the
+    request with that method, so included routers are searched like the router does."""
+    routes = getattr(app, "routes", [])
+    methods = [
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    if not methods:
+        return ""
+    if "GET" in methods:
+        methods.insert(1, "HEAD")
+    return ", ".join([*methods, "OPTIONS"])
+
+
+def wants_html_page(request: Request) -> bool:
+    """A person's browser (it asks for text/html) gets errors outside the API as an HTML
+    page: the pages (`/`, `/pairs/...`, `/sources/...`), and any path no route has; the
+    desk's pages always do. The API (and the desk's `/desk/api/`), the OpenAPI document and
+    the probes always answer problem+json, and so does everything else for a client that
+    does not ask for HTML (curl, scripts, tests: `Accept: */*`)."""
+    path = request.url.path
+    if path == f"/{API_VERSION}" or path.startswith(
+        (f"/{API_VERSION}/", "/openapi.json", "/metrics", "/healthz", "/readyz", "/desk/api/")
+    ):
+        return False
+    if path == "/desk" or path.startswith("/desk/"):
+        return True  # the desk's pages are for people, whatever a browser sends as Accept
+    return "text/html" in request.headers.get("accept", "")
+
+
+def html_error(
+    request: Request, status: int, detail: str | None, headers: dict[str, str] | None = None
+) -> HTMLResponse:
+    title = HTTPStatus(status).phrase
+    body = (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{status} {escape(title)} · econfacts</title>\n"
+        '<link rel="icon" href="/favicon.ico">\n'
+        "<style>body{font:16px/1.5 system-ui,sans-serif;margin:3rem auto;max-width:40rem;"
+        "color:#1d2330;padding:0 1rem}a{color:#2456b3}</style>\n</head>\n<body>\n"
+        f"<h1>{status} {escape(title)}</h1>\n<p>{escape(detail or title)}</p>\n"
+        '<p><a href="/">The country pairs</a> · <a href="/docs">The API</a></p>\n'
+        "</body>\n</html>\n"
+    )
+    return HTMLResponse(body, status_code=status, headers=headers)
+
+
+def _answer(
+    request: Request,
+    status: int,
+    detail: str | None,
+    *,
+    code: str | None = None,
+    invalid_params: list[InvalidParam] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """problem+json, or an HTML page for the HTML routes."""
+    if wants_html_page(request):
+        return html_error(request, status, detail, headers)
+    return problem_response(
+        request, status, detail, code=code, invalid_params=invalid_params, headers=headers
+    )
+
+
+async def _validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     params: list[InvalidParam] = []
     only_query = True
@@ -160,22 +231,21 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
             if allowed
             else " This operation takes no query parameters."
         )
-        return problem_response(
-            request, 400, detail, code="unknown_parameter", invalid_params=params
-        )
+        return _answer(request, 400, detail, code="unknown_parameter", invalid_params=params)
     if any(err.get("type") == "json_invalid" for err in exc.errors()):
-        return problem_response(
+        return _answer(
             request,
             400,
             "The request body is not valid JSON.",
             code="malformed_json",
             invalid_params=[InvalidParam(name="body", reason="not valid JSON")],
         )
-    status = 400 if only_query else 422
     detail = "; ".join(f"{p.name}: {p.reason}" for p in params)
-    return problem_response(
-        request, status, detail, code="validation_failed", invalid_params=params
-    )
+    if only_query:
+        # The same mistake gets the same code everywhere: a bad query or path value is
+        # `invalid_parameter` whether the model or a route's own check found it.
+        return _answer(request, 400, detail, code="invalid_parameter", invalid_params=params)
+    return _answer(request, 422, detail, code="validation_failed", invalid_params=params)
 
 
 def _declared_query_params(request: Request) -> set[str]:
@@ -196,9 +266,9 @@ def _declared_query_params(request: Request) -> set[str]:
     return names
 
 
-async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
+async def _problem_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemError)
-    return problem_response(
+    return _answer(
         request,
         exc.status,
         exc.detail,
@@ -208,21 +278,39 @@ async def _problem_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
+async def _http_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No route matches {request.url.path}. See /docs for the API."
-    elif exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
-        detail = f"{request.method} is not allowed on {request.url.path}. Allowed: {allowed}."
     headers = dict(exc.headers) if exc.headers else None
-    return problem_response(request, exc.status_code, detail, headers=headers)
+    if exc.status_code == 405:
+        allowed = allowed_methods(request.app, request.scope) or (exc.headers or {}).get(
+            "Allow", ""
+        )
+        headers = {**(headers or {}), "Allow": allowed}
+        detail = f"{request.method} is not allowed on {request.url.path}. Allowed: {allowed}."
+    return _answer(
+        request, exc.status_code, detail, code=_HTTP_CODES.get(exc.status_code), headers=headers
+    )
 
 
-async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+async def _unexpected_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(
+    return _answer(
         request,
         500,
         "The server failed to handle this request; it has been logged.",
@@ -230,7 +318,7 @@ async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _database_handler(request: Request, exc: Exception) -> JSONResponse:
+async def _database_handler(request: Request, exc: Exception) -> Response:
     """The database was busy or a query ran too long: a 503 the client may retry, not a 500."""
     message = str(exc).lower()
     if "interrupted" in message or "statement timeout" in message:
@@ -240,7 +328,7 @@ async def _database_handler(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
         detail = "The database is busy or unreachable; retry shortly."
         code = "database_unavailable"
-    return problem_response(request, 503, detail, code=code, headers={"Retry-After": "1"})
+    return _answer(request, 503, detail, code=code, headers={"Retry-After": "1"})
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -8,10 +8,13 @@ own columns. JSON-LD uses schema.org: a fact is a `Claim`, a quote a
 """
 
 import csv
+import datetime as dt
 import io
 import json
 import types
 import typing
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from fastapi import Request
@@ -48,15 +51,42 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 def columns(model: type[BaseModel], prefix: str = "") -> list[str]:
     """Dotted column names for a model, nested models flattened, in field order."""
-    names: list[str] = []
+    return [name for name, _ in _leaves(model, prefix)]
+
+
+_NUMERIC = (int, float, Decimal, bool, dt.date, dt.datetime)
+
+
+def _leaves(model: type[BaseModel], prefix: str = "") -> list[tuple[str, bool]]:
+    """(column, is it a number or a date) for every leaf field of a model."""
+    out: list[tuple[str, bool]] = []
     for name, field in model.model_fields.items():
         key = field.alias or name
         nested = _model_of(field.annotation)
         if nested is not None:
-            names.extend(columns(nested, f"{prefix}{key}."))
+            out.extend(_leaves(nested, f"{prefix}{key}."))
         else:
-            names.append(f"{prefix}{key}")
-    return names
+            out.append((f"{prefix}{key}", _is_numeric(field.annotation)))
+    return out
+
+
+def _is_numeric(annotation: Any) -> bool:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        return bool(members) and all(_is_numeric(a) for a in members)
+    return isinstance(annotation, type) and issubclass(annotation, _NUMERIC)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet reads a cell that starts with one of these as a formula (OWASP "CSV
+Injection"). Statements, quotes and titles are outside text, so such a text cell is
+written with a leading apostrophe, which spreadsheets show as text; numeric and date
+columns are written as they are (a percent change of -7.1 stays -7.1)."""
+
+
+def _neutralise(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _cell(value: Any) -> str:
@@ -80,15 +110,51 @@ def _lookup(row: dict[str, Any], path: str) -> Any:
     return value
 
 
+class CsvWriter:
+    """CSV rows for a model: the header from its fields, then one row per item."""
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        self.leaves = _leaves(model)
+
+    def _render(self, rows: Iterable[list[str]]) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+        return buffer.getvalue()
+
+    def header(self) -> str:
+        return self._render([[name for name, _ in self.leaves]])
+
+    def rows(self, items: Iterable[Any]) -> str:
+        out = []
+        for item in items:
+            data = item.model_dump(mode="json", by_alias=True)
+            out.append(
+                [
+                    cell if numeric else _neutralise(cell)
+                    for name, numeric in self.leaves
+                    for cell in (_cell(_lookup(data, name)),)
+                ]
+            )
+        return self._render(out)
+
+
+CSV_MEDIA_TYPE = f"{CSV}; charset=utf-8"
+
+
 def csv_response(model: type[BaseModel], items: list[Any], headers: dict[str, str]) -> Response:
-    names = columns(model)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(names)
-    for item in items:
-        row = item.model_dump(mode="json", by_alias=True)
-        writer.writerow([_cell(_lookup(row, name)) for name in names])
-    return Response(buffer.getvalue(), media_type=f"{CSV}; charset=utf-8", headers=headers)
+    """One page (or one document, e.g. a series) as CSV."""
+    writer = CsvWriter(model)
+    return Response(
+        writer.header() + writer.rows(items), media_type=CSV_MEDIA_TYPE, headers=headers
+    )
+
+
+def csv_stream(model: type[BaseModel], batches: Iterator[list[Any]]) -> Iterator[bytes]:
+    """The header, then each batch of items as CSV, as they come: constant memory."""
+    writer = CsvWriter(model)
+    yield writer.header().encode()
+    for batch in batches:
+        yield writer.rows(batch).encode()
 
 
 # --- JSON-LD --------------------------------------------------------------------------------

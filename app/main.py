@@ -9,17 +9,19 @@ from typing import Any
 from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from app import API_VERSION
-from app.api.policy import ApiPolicyMiddleware
+from app.api.policy import ApiPolicyMiddleware, MethodMiddleware
 from app.api.v1 import router as v1_router
 from app.caching import DataVersion, ETagMiddleware, ResponseCacheMiddleware
 from app.config import Settings, get_settings
 from app.db import WriteGate, make_engine
+from app.desk.router import router as desk_router
 from app.errors import install_error_handlers, problem_response, problem_responses
 from app.limits import RateLimiter, RequestGuardMiddleware
 from app.migrations import current_revision, head_revision
@@ -36,9 +38,19 @@ Every fact carries the exact words it came from (`evidence`: offsets into the so
 text), who claimed it, and how sure the wording is (`quantity.comparator` and `hedge`:
 "nearly $1 billion" is not "$1 billion").
 
-Errors are RFC 9457 `application/problem+json`. Lists page with an opaque `cursor`
-(`next` in the body, `Link: rel="next"` header). Every GET carries an `ETag` (except the
-streamed NDJSON export); send it back in `If-None-Match` for a `304`.
+Reads are anonymous (unless the server requires keys for reads); a key of scope write or
+admin also sees drafts and rejected records. Writes need a key (`Authorization: Bearer`).
+
+Errors are RFC 9457 `application/problem+json`, with a stable `code` per kind of mistake
+(`invalid_parameter`, `unknown_parameter`, `validation_failed`, `not_found`,
+`precondition_failed`...). A method a path does not serve is a `405` with `Allow`
+(`OPTIONS` on any path answers `204` with it); `429` and `503` carry `Retry-After`.
+
+Lists page with an opaque `cursor` (`next` in the body, `Link: rel="next"` header). A CSV
+list without `limit` is every matching row, streamed. Every GET carries an `ETag` (except
+streamed answers: the NDJSON export and whole-list CSV); send it back in `If-None-Match`
+for a `304`. Decimals are exact strings (`quantity.value`), except the chart-ready numbers
+of `/v1/series` points (`value`, `low`, `high`; `exact` keeps the string).
 """
 
 TAGS = [
@@ -106,6 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
         # Offline: no call to swagger.io's online validator.
         swagger_ui_parameters={"validatorUrl": None},
+        # Operation ids are the route names (list_facts, get_fact, update_fact...), so
+        # generated clients get those names, not list_facts_v1_facts_get.
+        generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -140,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(MethodMiddleware)
     app.add_middleware(ApiPolicyMiddleware)
     if data_version is not None:
         app.add_middleware(
@@ -153,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
 
     app.include_router(web_router)
+    app.include_router(desk_router)
 
     @app.get(
         "/metrics",
@@ -163,8 +180,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "database pool, in the Prometheus text format (per process).",
         responses={200: {"content": {"text/plain": {"example": "econfacts_requests_total 1"}}}},
     )
-    def metrics_endpoint() -> PlainTextResponse:
+    def get_metrics() -> PlainTextResponse:
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(
+            FAVICON, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"}
+        )
 
     @app.get(
         "/healthz",
@@ -205,6 +228,45 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def _png(size: int = 32) -> bytes:
+    """The favicon: a small blue square with a light bar chart, drawn here (no asset)."""
+    import struct
+    import zlib
+
+    blue, light = b"\x24\x56\xb3\xff", b"\xf5\xf7\xfb\xff"
+    bars = [(6, 12, 20), (13, 19, 12), (20, 26, 6)]  # x from, x to, top row
+    rows = []
+    for y in range(size):
+        row = bytearray(b"\x00")
+        for x in range(size):
+            inside = any(a <= x < b and top <= y < size - 5 for a, b, top in bars)
+            row += light if inside else blue
+        rows.append(bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
+
+
+FAVICON = _png()
 
 
 def _not_ready(request: Request, detail: str) -> JSONResponse:

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, literal, tuple_
 from sqlmodel import Session
 
 from app.errors import bad_param
-from app.exports import CSV, csv_response, wants
+from app.exports import CSV, CSV_MEDIA_TYPE, csv_response, csv_stream, wants
 
 T = TypeVar("T")
 
@@ -34,13 +35,20 @@ class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     limit: int | None = Field(
-        None, ge=1, description="Page size; default 50, at most 500 (configurable)."
+        None,
+        ge=1,
+        description="Page size; default 50, at most 500 (the server's PAGE_SIZE_MAX; above "
+        "it, 400). With CSV and no `limit`, every matching row comes in one streamed answer.",
     )
-    cursor: str | None = Field(None, description="The `next` value of the previous page.")
+    cursor: str | None = Field(
+        None, min_length=1, description="The `next` value of the previous page."
+    )
     format: Literal["json", "csv"] | None = Field(
         None,
-        description="`csv` for CSV with a header row (or send `Accept: text/csv`); pages and "
-        "`Link` work the same.",
+        description="`csv` for CSV with a header row (or send `Accept: text/csv`). A CSV "
+        "request without `limit` answers **every** matching row (from `cursor`, if given), "
+        "streamed in constant memory, so `pandas.read_csv(url)` gets the whole result; with "
+        '`limit` it is that page, and the `Link: rel="next"` header points to the next.',
     )
 
     def filters(self) -> dict[str, Any]:
@@ -95,8 +103,17 @@ def query_fingerprint(params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def _portable_key(key: Any) -> Any:
+    return key if key is None or isinstance(key, int) else str(key)
+
+
+def _as_decoded(cursor: Cursor) -> Cursor:
+    """A cursor as a client's would come back: its key as the token carries it."""
+    return Cursor(sort=cursor.sort, key=_portable_key(cursor.key), id=cursor.id)
+
+
 def encode_cursor(secret: str, fingerprint: str, cursor: Cursor) -> str:
-    key = cursor.key if cursor.key is None or isinstance(cursor.key, int) else str(cursor.key)
+    key = _portable_key(cursor.key)
     payload = json.dumps(
         {"s": cursor.sort, "f": fingerprint, "k": key, "i": cursor.id}, separators=(",", ":")
     ).encode()
@@ -176,31 +193,67 @@ def set_link_header(request: Request, response: Response, next_token: str | None
     response.headers["Link"] = f'<{url}>; rel="next"'
 
 
+PageRun = Callable[[Session, int, Cursor | None], tuple[list[T], Cursor | None]]
+"""One page of a list: (session, limit, after) -> (items, cursor after the last)."""
+
+
 def paginate(
     request: Request,
     response: Response,
     query: Any,
-    run: Callable[[int, Cursor | None], tuple[list[T], Cursor | None]],
+    run: PageRun[T],
     *,
+    session: Session,
     model: type[BaseModel],
 ) -> Any:
     """Resolve limit and cursor for a list query, run it, and set the Link header.
 
     `query` is a ListQuery: its `filters()` are what the cursor is bound to. Answers
-    a Page, or CSV of the page's items (columns from `model`) when asked for.
+    a Page, or CSV when asked for (columns from `model`): without an explicit `limit`,
+    every matching row, streamed a batch at a time, each batch in a short session of its
+    own (constant memory, no transaction held while the client reads); with one, that
+    page and its Link header.
     """
     settings = request.app.state.settings
-    limit = query.limit if query.limit is not None else settings.page_size_default
-    if limit > settings.page_size_max:
+    if query.limit is not None and query.limit > settings.page_size_max:
         raise bad_param("limit", f"must be between 1 and {settings.page_size_max}")
     fingerprint = query_fingerprint({"path": request.url.path, **query.filters()})
     after = (
         decode_cursor(settings.cursor_secret, fingerprint, query.cursor) if query.cursor else None
     )
-    items, next_cursor = run(limit, after)
+    as_csv = wants(request, CSV, query.format)
+    if as_csv and query.limit is None:
+        return _csv_everything(request, run, session, after, model=model)
+    limit = query.limit if query.limit is not None else settings.page_size_default
+    items, next_cursor = run(session, limit, after)
     token = encode_cursor(settings.cursor_secret, fingerprint, next_cursor) if next_cursor else None
     set_link_header(request, response, token)
-    if wants(request, CSV, query.format):
+    if as_csv:
         link = {"Link": response.headers["Link"]} if "Link" in response.headers else {}
         return csv_response(model, items, link)
     return Page(items=items, next=token, limit=limit)
+
+
+def _csv_everything(
+    request: Request,
+    run: PageRun[T],
+    session: Session,
+    after: Cursor | None,
+    *,
+    model: type[BaseModel],
+) -> StreamingResponse:
+    """Every row from `after` on, as one streamed CSV. The first batch runs now, in the
+    request's session, so a bad filter is still a problem+json answer, not a broken stream."""
+    batch = request.app.state.settings.page_size_max
+    engine = request.app.state.engine
+    first, cursor = run(session, batch, after)
+
+    def batches() -> Any:
+        nonlocal cursor
+        yield first
+        while cursor is not None:
+            with Session(engine) as own:
+                items, cursor = run(own, batch, _as_decoded(cursor))
+            yield items
+
+    return StreamingResponse(csv_stream(model, batches()), media_type=CSV_MEDIA_TYPE)

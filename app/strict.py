@@ -1,5 +1,6 @@
 """The base of every request body: unknown fields and NUL characters are refused."""
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -25,3 +26,24 @@ class Strict(BaseModel):
         if _has_nul(value):
             raise ValueError("a NUL character is not allowed")
         return value
+
+
+def not_null(*names: str, examples: list[Any] | None = None) -> Callable[[dict[str, Any]], None]:
+    """`json_schema_extra` for update bodies: these fields may be left out but not sent as
+    null (the record must keep a value; null is a 422), so the schema says so."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        for name in names:
+            prop = schema.get("properties", {}).get(name)
+            if not prop or "anyOf" not in prop:
+                continue
+            branches = [b for b in prop.pop("anyOf") if b.get("type") != "null"]
+            if len(branches) == 1:
+                prop.update(branches[0])
+            else:
+                prop["anyOf"] = branches
+            prop.pop("default", None)
+        if examples is not None:
+            schema["examples"] = examples
+
+    return extra

@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, WithJsonSchema, field_validator
 
 
 class Precision(StrEnum):
@@ -77,19 +78,29 @@ def reduced_isoformat(day: date, precision: str | None) -> str:
     return day.isoformat()
 
 
+REDUCED_DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+"""What a reduced-precision date looks like (YYYY, YYYY-MM, YYYY-MM-DD), for the schema;
+ReducedDate.parse also checks that it is a real calendar date and says why not."""
+
+ReducedDateText = Annotated[
+    str, WithJsonSchema({"type": "string", "pattern": REDUCED_DATE_PATTERN})
+]
+
+
 class TimeWindow(BaseModel):
     """`from`/`to` overlap filters, shared by facts, quotes and agreements."""
 
-    from_: str | None = Field(
+    from_: ReducedDateText | None = Field(
         None,
         alias="from",
         description="Keep records whose date or period overlaps on or after this date "
         "(YYYY, YYYY-MM or YYYY-MM-DD).",
         examples=["2019"],
     )
-    to: str | None = Field(
+    to: ReducedDateText | None = Field(
         None,
-        description="Keep records whose date or period overlaps on or before this date.",
+        description="Keep records whose date or period overlaps on or before this date; not "
+        "before `from` (400).",
         examples=["2025-04"],
     )
 
@@ -98,6 +109,19 @@ class TimeWindow(BaseModel):
     def _reduced_date(cls, value: str | None) -> str | None:
         if value is not None:
             ReducedDate.parse(value)
+        return value
+
+    @field_validator("to")
+    @classmethod
+    def _not_before_from(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """`from=2025&to=2019` selects nothing by construction: a mistake, said as one."""
+        start = info.data.get("from_")
+        if (
+            value is not None
+            and start is not None
+            and ReducedDate.parse(start).first_day > ReducedDate.parse(value).last_day
+        ):
+            raise ValueError(f"'to' ({value}) is before 'from' ({start})")
         return value
 
     def window(self) -> tuple[date | None, date | None]:

@@ -184,9 +184,17 @@ def test_openapi_documents_if_match_on_conditional_writes(client: TestClient) ->
 
 
 def test_openapi_documents_if_none_match_and_304_on_reads(client: TestClient) -> None:
-    """Every GET takes If-None-Match and documents 304 with its ETag."""
+    """Every GET takes If-None-Match and documents 304 with its ETag, but the streamed
+    NDJSON export, which sends no ETag (and so never a 304), and says so."""
     for method, path, operation in operations(client):
         if method != "get" or not path.startswith("/v1"):
+            continue
+        if path == "/v1/export/facts.ndjson":
+            assert "If-None-Match" not in header_params(operation)
+            assert "304" not in operation["responses"]
+            assert "ETag" not in operation["responses"]["200"].get("headers", {})
+            response = client.get(path)
+            assert response.status_code == 200 and "etag" not in response.headers
             continue
         assert "If-None-Match" in header_params(operation), path
         assert "304" in operation["responses"], path
@@ -212,14 +220,16 @@ def test_openapi_documents_401_and_403_on_writes(client: TestClient) -> None:
             assert {"401", "403"} <= set(operation["responses"]), (method, path)
 
 
-def test_openapi_documents_401_and_403_on_keyed_reads(client: TestClient) -> None:
-    """Every /v1 read can need a key (ECONFACTS_REQUIRE_KEY_FOR_READS), so each documents the
-    401 and 403 it may answer."""
-    missing = [
+def test_openapi_documents_401_on_reads_and_no_403(client: TestClient) -> None:
+    """Every /v1 read answers 401 to a key that is not valid (and, when reads need a key, to
+    none), so each documents it; read is the lowest scope, so a read is never a 403."""
+    wrong = [
         path
         for method, path, operation in operations(client)
         if method == "get"
         and path.startswith("/v1")
-        and not {"401", "403"} <= set(operation["responses"])
+        and ("401" not in operation["responses"] or "403" in operation["responses"])
     ]
-    assert missing == []
+    assert wrong == []
+    bad_key = client.get("/v1/facts", headers={"Authorization": "Bearer ef_nope_nope"})
+    assert bad_key.status_code == 401

@@ -39,15 +39,9 @@ MISSED = "𝔊eorgian investors put $95 million into Azerbaijani farms in 2023"
 
 
 def desk_app(settings: Settings | None = None) -> FastAPI:
-    """The real app with the desk mounted, once: until app/main.py includes the desk
-    router itself, the tests include it here (and not again once it does). With no
-    settings, they come from the environment (uvicorn --factory)."""
-    from app.desk.router import router
-
-    app = create_app(settings)
-    if not any(getattr(route, "path", "").startswith("/desk") for route in app.routes):
-        app.include_router(router)
-    return app
+    """The real app (which mounts the desk); with no settings, they come from the
+    environment (how the browser test's `uvicorn --factory` builds it)."""
+    return create_app(settings)
 
 
 @dataclass

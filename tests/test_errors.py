@@ -165,7 +165,7 @@ def test_repeatable_parameter_error_names_the_parameter_itself(
 
 
 @pytest.mark.parametrize(
-    "path", ["/v2/facts", "/v1/nothing", "/v1/facts/", "/favicon.ico", "/v1/facts/x/y"]
+    "path", ["/v2/facts", "/v1/nothing", "/v1/facts/", "/favicon.png", "/v1/facts/x/y"]
 )
 def test_unknown_path_is_a_404_problem(client: TestClient, path: str) -> None:
     """Unrouted paths answer problem+json too, pointing at the docs."""

@@ -415,8 +415,10 @@ def test_jsonld_only_when_asked(client: TestClient) -> None:
 
 CACHED_GETS: list[tuple[str, dict[str, str]]] = [
     ("/v1/facts", {}),
-    ("/v1/facts?format=csv", {}),
-    ("/v1/quotes", {"Accept": "text/csv"}),
+    # A CSV page (an explicit `limit`) is one buffered document with an ETag; a CSV of
+    # the whole list is streamed (test_whole_list_csv_is_streamed_without_an_etag).
+    ("/v1/facts?format=csv&limit=50", {}),
+    ("/v1/quotes?limit=50", {"Accept": "text/csv"}),
     ("/v1/agreements", {}),
     ("/v1/entities", {}),
     ("/v1/sources", {}),
@@ -451,13 +453,24 @@ def test_etag_cache_control_and_304(client: TestClient, path: str, headers: dict
         assert other.content == response.content
 
 
+def test_whole_list_csv_is_streamed_without_an_etag(client: TestClient) -> None:
+    """Every row, in constant memory: streamed, so no ETag (as the NDJSON export)."""
+    response = client.get("/v1/facts?format=csv")
+    assert response.status_code == 200
+    assert "etag" not in response.headers
+    assert len(response.text.splitlines()) - 1 == len(
+        client.get("/v1/facts", params={"limit": 500}).json()["items"]
+    )
+
+
 def test_representations_have_their_own_etags(client: TestClient) -> None:
     json_list = client.get("/v1/facts")
-    csv_list = client.get("/v1/facts", headers={"Accept": "text/csv"})
+    csv_list = client.get("/v1/facts?limit=50", headers={"Accept": "text/csv"})
     assert json_list.headers["etag"] != csv_list.headers["etag"]
     # the JSON ETag does not validate the CSV representation
     crossed = client.get(
-        "/v1/facts", headers={"Accept": "text/csv", "If-None-Match": json_list.headers["etag"]}
+        "/v1/facts?limit=50",
+        headers={"Accept": "text/csv", "If-None-Match": json_list.headers["etag"]},
     )
     assert crossed.status_code == 200
     assert crossed.headers["content-type"].startswith("text/csv")

@@ -26,29 +26,83 @@ from typing import Any
 
 import pytest
 import schemathesis
+import schemathesis.specs.openapi.checks
 from conftest import Database, create_api_key, make_settings, migrated_and_seeded
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import CHECKS as REGISTRY
 from schemathesis.core.result import Ok
 from schemathesis.generation.modes import GenerationMode
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
+from app.config import Settings
 from app.main import create_app
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
 FUZZ_SEED = os.environ.get("FUZZ_SEED")
 METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
+# Every check Schemathesis has (`--checks all`): besides conformance of status, content
+# type, headers and body, that valid data is accepted and invalid data rejected, that
+# unsupported methods get 405 with Allow, and that operations declaring security refuse
+# requests without it.
+SCHEMA_LEVEL_REASONS = (
+    "Input should",
+    "String should",
+    "Field required",
+    "Extra inputs",
+    "List should",
+    "Value should",
+    "Decimal input",
+    "Unable to",
+    "Input is",
+    "Tuple should",
+    "Dictionary should",
+    "unknown query parameter",
+    "not valid JSON",
+)
+"""How the request models word a broken schema rule (a type, pattern, bound, required or
+unknown field). Our own checks (an unknown id, a forged cursor, evidence that is not the
+source's text) word theirs differently, and name the parameter at fault."""
+
+
+def positive_data_acceptance_beyond_the_schema(
+    ctx: Any, response: Any, case: schemathesis.Case
+) -> bool | None:
+    """`positive_data_acceptance`, less what no schema can say. Schema-valid data must not
+    be refused for a rule the schema could state: a 400/422 is allowed only when every
+    parameter it blames fails a rule of the data itself (the speaker id does not exist, the
+    cursor was not issued by us, the evidence is not the source's text, `from` after `to`,
+    ...), and a 412 only for an ETag that is well formed but not the record's. Any other
+    refusal (413, 415, 428, a 400/422 worded as a schema rule) fails, as upstream."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return None
+    status = response.status_code
+    if status < 400 or status in (401, 403, 404, 409, 429) or status >= 500:
+        return None
+    problem = response.json() if "json" in response.headers.get("content-type", [""])[0] else {}
+    if status == 412 and problem.get("code") == "precondition_failed":
+        return None
+    if status == 422 and problem.get("code") == "idempotency_key_reused":
+        return None  # the fuzzer drew an Idempotency-Key it had used for another body
+    if status in (400, 422):
+        reasons = [p["reason"] for p in problem.get("invalid_params") or []]
+        if reasons and not any(r.startswith(SCHEMA_LEVEL_REASONS) for r in reasons):
+            return None
+    raise AssertionError(
+        f"Schema-valid request refused for a rule the schema could state: {status} "
+        f"{problem.get('invalid_params') or problem.get('detail') or response.text[:300]}"
+    )
+
+
+CHECKS = [check for check in REGISTRY.get_all() if check.__name__ != "positive_data_acceptance"] + [
+    positive_data_acceptance_beyond_the_schema
 ]
+CHECK_NAMES = sorted(check.__name__ for check in REGISTRY.get_all())
+SHIPPED_RATE_LIMITS = {
+    name: Settings.model_fields[name].default
+    for name in ("rate_limit_per_address", "rate_limit_per_key")
+}
+"""Rate limits on, as shipped (the other tests turn them off)."""
 # Generous: "answers at all", not a performance bound.
 REQUEST_TIMEOUT_S = 30
 
@@ -123,7 +177,7 @@ def fuzz(
     db = Database(backend, tmp_path_factory.mktemp(f"fuzz-{backend}"))
     migrated_and_seeded(db.url)
     key = create_api_key(db.url, "fuzzer", "write")
-    app = create_app(make_settings(db.url))
+    app = create_app(make_settings(db.url, **SHIPPED_RATE_LIMITS))
     target = FuzzTarget(
         backend=backend,
         schema=schemathesis.openapi.from_asgi("/openapi.json", app),
@@ -155,6 +209,26 @@ def _settings() -> settings:
         print_blob=False,
         phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
     )
+
+
+def test_every_check_runs() -> None:
+    """`--checks all`: the registry really holds Schemathesis' OpenAPI checks (importing it
+    too early would leave only the 5xx check, and this module would test far less)."""
+    assert {
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "negative_data_rejection",
+        "positive_data_acceptance",
+        "missing_required_header",
+        "unsupported_method",
+        "allow_header_conformance",
+        "use_after_free",
+        "ensure_resource_availability",
+        "ignored_auth",
+    } <= set(CHECK_NAMES), CHECK_NAMES
 
 
 def test_schemathesis_sees_every_documented_operation(fuzz: FuzzTarget) -> None:

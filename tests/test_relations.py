@@ -428,11 +428,14 @@ def test_a_different_figure_for_another_period_is_no_conflict(writer: TestClient
 def assert_point_is_the_fact(client: TestClient, point: dict[str, Any]) -> None:
     fact = ok(client.get(f"/v1/facts/{point['fact_id']}"))
     quantity, time = fact["quantity"], fact["time"]
-    assert point["value"] == quantity["value"]
+    # Points are JSON numbers, for charts; `exact` is the fact's exact decimal string.
+    assert point["exact"] == quantity["value"]
+    assert point["value"] == float(quantity["value"])
     assert point["comparator"] == quantity["comparator"]
     assert point["hedge"] == quantity["hedge"]
-    assert point["low"] == quantity["low"]
-    assert point["high"] == quantity["high"]
+    for bound in ("low", "high"):
+        expected = quantity[bound]
+        assert point[bound] == (None if expected is None else float(expected))
     assert point["unit"] == quantity["unit"]
     assert point["text"] == quantity["text"]
     assert point["first_day"] == time["first_day"]
@@ -449,9 +452,10 @@ def test_series_of_trade_turnover(client: TestClient) -> None:
     assert len(body["points"]) == 1
     (point,) = body["points"]
     assert point["fact_id"] == TURNOVER
-    assert point["value"] == "3500000000"
+    assert point["value"] == 3500000000
+    assert point["exact"] == "3500000000"
     assert point["comparator"] == "more_than"
-    assert point["low"] == "3500000000"
+    assert point["low"] == 3500000000
     assert point["high"] is None
     assert (point["first_day"], point["last_day"]) == ("2020-01-01", "2025-04-28")
     assert point["text"] == "surpassing $3.5 billion"
@@ -470,9 +474,9 @@ def test_series_points_are_ordered_by_time(writer: TestClient) -> None:
     assert keys == sorted(keys)
     for point in points:
         assert_point_is_the_fact(writer, point)
-    assert points[0]["value"] == "2900000000"
+    assert points[0]["value"] == 2900000000
     assert points[0]["comparator"] == "exact"
-    assert points[0]["low"] == points[0]["high"] == "2900000000"
+    assert points[0]["low"] == points[0]["high"] == 2900000000
     assert points[0]["source_id"] == source["id"]
 
 
@@ -481,7 +485,7 @@ def test_investment_series_is_directed(client: TestClient) -> None:
     assert china["direction"] == "subject_to_counterpart"
     assert [c["id"] for c in china["pair"]] == ["CHN", "AZE"]
     assert [p["fact_id"] for p in china["points"]] == [CHN_TO_AZE]
-    assert china["points"][0]["value"] == "1000000000"
+    assert china["points"][0]["value"] == 1000000000
     assert china["points"][0]["hedge"] == "nearly"
     assert china["points"][0]["comparator"] == "approx"
     assert_point_is_the_fact(client, china["points"][0])
@@ -489,7 +493,7 @@ def test_investment_series_is_directed(client: TestClient) -> None:
     azerbaijan = series(client, "investment", "AZE-CHN")
     assert [c["id"] for c in azerbaijan["pair"]] == ["AZE", "CHN"]
     assert [p["fact_id"] for p in azerbaijan["points"]] == [AZE_TO_CHN]
-    assert azerbaijan["points"][0]["value"] == "2000000000"
+    assert azerbaijan["points"][0]["value"] == 2000000000
     assert azerbaijan["points"][0]["hedge"] == "around"
     assert_point_is_the_fact(client, azerbaijan["points"][0])
 
@@ -500,10 +504,11 @@ def test_investment_series_is_directed(client: TestClient) -> None:
 def test_series_as_of_before_a_correction(writer: TestClient) -> None:
     before = correct_investment(writer)
     (now,) = series(writer, "investment", "CHN-AZE")["points"]
-    assert (now["fact_id"], now["value"], now["comparator"]) == (CHN_TO_AZE, "942300000", "exact")
+    assert (now["fact_id"], now["exact"], now["comparator"]) == (CHN_TO_AZE, "942300000", "exact")
+    assert now["value"] == 942300000
     assert now["hedge"] is None
     (then,) = series(writer, "investment", "CHN-AZE", as_of=before.isoformat())["points"]
-    assert (then["fact_id"], then["value"], then["comparator"]) == (
+    assert (then["fact_id"], then["exact"], then["comparator"]) == (
         CHN_TO_AZE,
         "1000000000",
         "approx",
@@ -532,15 +537,19 @@ def test_series_bad_indicator_or_pair_is_400(
     assert_problem(client.get("/v1/series", params=params), 400, param)
 
 
-def test_series_of_a_pair_unknown_to_the_data_is_400_like_the_dossier(
+def test_series_of_a_pair_unknown_to_the_data_is_empty_like_the_dossier(
     client: TestClient,
 ) -> None:
-    """USA is a valid code but no entity: the dossier says 400, and the series must too,
-    rather than answer a `pair` with one country in it."""
-    assert_problem(client.get("/v1/relations/AZE/USA"), 400)
-    assert_problem(
-        client.get("/v1/series", params={"indicator": "investment", "pair": "AZE-USA"}), 400
-    )
+    """USA is a valid code but no entity yet: the dossier and the series are 200 and empty,
+    both naming the two countries (from ISO 3166-1), as every list is for such a code."""
+    dossier = client.get("/v1/relations/AZE/USA")
+    assert dossier.status_code == 200
+    assert [c["id"] for c in dossier.json()["pair"]] == ["AZE", "USA"]
+    assert dossier.json()["indicators"] == []
+    series = client.get("/v1/series", params={"indicator": "investment", "pair": "AZE-USA"})
+    assert series.status_code == 200
+    assert series.json()["points"] == []
+    assert [c["name"] for c in series.json()["pair"]] == ["Azerbaijan", "United States"]
 
 
 # --- facets ---------------------------------------------------------------------------------

@@ -373,7 +373,8 @@ def test_as_of_on_agreement_lists(writer: TestClient) -> None:
         f"/v1/agreements/{SEED_AGREEMENT}",
     ],
 )
-@pytest.mark.parametrize("value", ["2025-05-01T00:00:00", "2025-05-01", "yesterday"])
-def test_as_of_needs_a_time_with_its_zone(client: TestClient, path: str, value: str) -> None:
-    """An as_of without a time zone (or not a time at all) is refused, naming as_of."""
+@pytest.mark.parametrize("value", ["yesterday", "2025-13-01", "0.5"])
+def test_as_of_needs_a_time_or_a_date(client: TestClient, path: str, value: str) -> None:
+    """An as_of that is not a time or a date is refused, naming as_of (a date means the end
+    of that day, a time without an offset UTC)."""
     assert_problem(client.get(path, params={"as_of": value}), (400, 422), "as_of")

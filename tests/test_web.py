@@ -345,12 +345,18 @@ def test_pages_reference_no_external_host(client: TestClient) -> None:
     assert [s["url"] for s in dossier["sources"]] == [SEED["source"]["url"]]
 
 
-@pytest.mark.parametrize(
-    "pair", ["AZE-XXX", "AZE", "AZE-AZE", "az-AZE", "AZE-CHN-RUS", "12-CHN", "AZE-USA"]
-)
+@pytest.mark.parametrize("pair", ["AZE-XXX", "AZE", "AZE-AZE", "az-AZE", "AZE-CHN-RUS", "12-CHN"])
 def test_bad_pair_is_400(client: TestClient, pair: str) -> None:
-    response = client.get(f"/pairs/{pair}")
+    response = client.get(f"/pairs/{pair}", headers={"Accept": "text/html"})
     assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+
+
+def test_a_valid_pair_nothing_is_known_about_is_an_empty_page(client: TestClient) -> None:
+    """AZE-USA: both codes exist in ISO 3166-1; there is simply nothing on the pair yet."""
+    response = client.get("/pairs/AZE-USA")
+    assert response.status_code == 200
+    assert "Azerbaijan" in response.text and "United States" in response.text
 
 
 # --- a second source that conflicts with a seed figure --------------------------------------

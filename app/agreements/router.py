@@ -14,13 +14,13 @@ from app.agreements.schemas import (
     AgreementUpdate,
 )
 from app.api.responses import UPDATE_ERRORS, created_responses
-from app.auth.service import WriterDep
+from app.auth.service import EditorialDep, WriterDep
 from app.caching import IfMatch
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, fact_jsonld, jsonld_response, wants
 from app.facts.schemas import ItemQuery
-from app.facts.service import render_facts
+from app.facts.service import readable, render_facts
 from app.facts.views import FactView, status_routes
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
@@ -56,14 +56,15 @@ def list_agreements(
     response: Response,
     session: SessionDep,
     query: Annotated[AgreementQuery, Query()],
+    editorial: EditorialDep,
 ) -> Any:
+    query = query.model_copy(update={"status": readable(query.status, editorial=editorial)})
     return paginate(
         request,
         response,
         query,
-        lambda limit, after: service.list_agreements(
-            session, query=query, limit=limit, after=after
-        ),
+        lambda s, limit, after: service.list_agreements(s, query=query, limit=limit, after=after),
+        session=session,
         model=AgreementPublic,
     )
 
@@ -82,8 +83,11 @@ def get_agreement(
     session: SessionDep,
     agreement_id: AgreementId,
     query: Annotated[ItemQuery, Query()],
+    editorial: EditorialDep,
 ) -> Any:
-    row = service.get_agreement_row(session, agreement_id=agreement_id, as_of=query.as_of)
+    row = service.get_agreement_row(
+        session, agreement_id=agreement_id, as_of=query.as_of, editorial=editorial
+    )
     if wants(request, JSON_LD):  # after the lookup: a fact that is no agreement is a 404 here
         fact = render_facts(session, [row])[0]
         source = get_source(session, source_id=fact.evidence.source_id)
@@ -150,9 +154,9 @@ status_routes(
     responses=problem_responses(401, 403, 404),
 )
 def list_agreement_revisions(
-    session: SessionDep, agreement_id: AgreementId
+    session: SessionDep, agreement_id: AgreementId, editorial: EditorialDep
 ) -> list[Revision[AgreementPublic]]:
-    return service.agreement_revisions(session, agreement_id=agreement_id)
+    return service.agreement_revisions(session, agreement_id=agreement_id, editorial=editorial)
 
 
 @router.get(
@@ -163,10 +167,13 @@ def list_agreement_revisions(
     responses=problem_responses(401, 403, 404),
 )
 def get_agreement_revision(
-    session: SessionDep, agreement_id: AgreementId, number: Annotated[int, Path(ge=1)]
+    session: SessionDep,
+    agreement_id: AgreementId,
+    number: Annotated[int, Path(ge=1)],
+    editorial: EditorialDep,
 ) -> Revision[AgreementPublic]:
     return pick_revision(
-        service.agreement_revisions(session, agreement_id=agreement_id),
+        service.agreement_revisions(session, agreement_id=agreement_id, editorial=editorial),
         number,
         "agreement",
         agreement_id,

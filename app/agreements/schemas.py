@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.countries import normalise_country_code
+from app.countries import CountryCode, normalise_country_code
 from app.entities.schemas import EntityRef
 from app.facts.models import Modality, Status
 from app.facts.schemas import AsOf, ClaimedBy, Evidence, EvidenceIn, FactTime, Strict, TimeIn
@@ -78,12 +78,12 @@ class AgreementPublic(BaseModel):
 class AgreementQuery(ListQuery, TimeWindow, AsOf):
     """Filters for GET /v1/agreements; `from`/`to` overlap the signing date."""
 
-    country: list[str] = Field(
+    country: list[CountryCode] = Field(
         default_factory=list,
         description="A party (ISO 3166-1 code). Repeatable.",
         examples=[["AZE"]],
     )
-    counterpart: str | None = Field(None, description="The other party.", examples=["CHN"])
+    counterpart: CountryCode | None = Field(None, description="The other party.", examples=["CHN"])
     speaker: str | None = Field(None, description="Entity id of who reported it.")
     source: str | None = Field(None, description="Source id.")
     q: str | None = Field(None, min_length=1, max_length=200)

@@ -64,9 +64,15 @@ def list_agreements(
 
 
 def get_agreement_row(
-    session: Session, *, agreement_id: str, as_of: datetime | None = None
+    session: Session,
+    *,
+    agreement_id: str,
+    as_of: datetime | None = None,
+    editorial: bool = True,
 ) -> Fact:
-    return get_fact_row(session, fact_id=agreement_id, kind=FactKind.agreement, as_of=as_of)
+    return get_fact_row(
+        session, fact_id=agreement_id, kind=FactKind.agreement, as_of=as_of, editorial=editorial
+    )
 
 
 def get_agreement(
@@ -167,11 +173,13 @@ def update_agreement(session: Session, *, current: Fact, body: AgreementUpdate, 
     return update_fact(session, current=current, body=full, actor=actor)
 
 
-def agreement_revisions(session: Session, *, agreement_id: str) -> list[Revision[AgreementPublic]]:
-    get_agreement_row(session, agreement_id=agreement_id)
+def agreement_revisions(
+    session: Session, *, agreement_id: str, editorial: bool = True
+) -> list[Revision[AgreementPublic]]:
+    get_agreement_row(session, agreement_id=agreement_id, editorial=editorial)
     return [
         Revision[AgreementPublic](
             **revision.model_dump(exclude={"snapshot"}), snapshot=to_agreement(revision.snapshot)
         )
-        for revision in fact_revisions(session, fact_id=agreement_id)
+        for revision in fact_revisions(session, fact_id=agreement_id, editorial=editorial)
     ]

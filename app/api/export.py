@@ -7,8 +7,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.auth.service import EditorialDep
 from app.facts.models import Status
-from app.facts.service import iter_facts
+from app.facts.service import iter_facts, readable
 
 router = APIRouter(prefix="/export", tags=["export"])
 NDJSON = "application/x-ndjson"
@@ -18,7 +19,9 @@ class ExportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: list[Status] = Field(
-        default_factory=lambda: [Status.published], description="Repeatable; default published."
+        default_factory=lambda: [Status.published],
+        description="Repeatable; default published. `draft` and `rejected` need a key of "
+        "scope write or admin; without one they are left out.",
     )
 
 
@@ -34,11 +37,16 @@ class ExportQuery(BaseModel):
         200: {"content": {NDJSON: {"example": '{"id": "aze-chn-...", "kind": "investment"}\n'}}}
     },
 )
-def export_facts(request: Request, query: Annotated[ExportQuery, Query()]) -> StreamingResponse:
+def export_facts(
+    request: Request, query: Annotated[ExportQuery, Query()], editorial: EditorialDep
+) -> StreamingResponse:
     engine = request.app.state.engine
+    statuses = readable(query.status, editorial=editorial)
 
     def lines() -> Iterator[bytes]:
-        for fact in iter_facts(engine, statuses=query.status):
+        if not statuses:
+            return
+        for fact in iter_facts(engine, statuses=statuses):
             yield fact.model_dump_json().encode() + b"\n"
 
     return StreamingResponse(lines(), media_type=NDJSON)

@@ -14,9 +14,12 @@ from typing import Any
 from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import API_VERSION
+from app.errors import allowed_methods, problem_response
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -75,14 +78,21 @@ class ApiPolicyMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        keyed = any(name == b"authorization" for name, _ in scope.get("headers", []))
 
         async def wrapped_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["API-Version"] = API_VERSION
                 if scope["path"].startswith(f"/{API_VERSION}"):
-                    # JSON, CSV or JSON-LD by Accept: caches must key on it.
+                    # JSON, CSV or JSON-LD by Accept: caches must key on it; and a write
+                    # key also sees drafts, so the answer depends on Authorization too.
                     headers.add_vary_header("Accept")
+                    headers.add_vary_header("Authorization")
+                if keyed and "cache-control" in headers:
+                    # What a key sees (drafts, for a write key) is for it alone: no shared
+                    # cache may keep it and hand it to another client.
+                    headers["Cache-Control"] = headers["cache-control"].replace("public", "private")
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 if headers.get("content-type", "").startswith("text/html"):
@@ -97,3 +107,40 @@ class ApiPolicyMiddleware:
             await send(message)
 
         await self.app(scope, receive, wrapped_send)
+
+
+class MethodMiddleware:
+    """Methods as they are, before any other guard looks at the body: `OPTIONS` on any
+    route answers 204 with the full `Allow` (CORS preflights are the CORS layer's), and a
+    method no route serves on the path is a 405 with that `Allow` (so `PUT /v1/facts` with
+    a body is a 405, not a 415 about the body it was never going to take)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "POST", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        preflight = scope["method"] == "OPTIONS" and "access-control-request-method" in (
+            request.headers
+        )
+        allowed = allowed_methods(scope["app"], scope)
+        if preflight or not allowed:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            response: Response = Response(status_code=204, headers={"Allow": allowed})
+        elif scope["method"] not in allowed.split(", "):
+            response = problem_response(
+                request,
+                405,
+                f"{scope['method']} is not allowed on {scope['path']}. Allowed: {allowed}.",
+                code="method_not_allowed",
+                headers={"Allow": allowed},
+            )
+        else:
+            await self.app(scope, receive, send)
+            return
+        await response(scope, receive, send)

@@ -1,13 +1,35 @@
 """Response helpers shared by every write route: 201 with Location, ETag on items."""
 
+import re
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.caching import etag_of
-from app.errors import problem_responses
+from app.caching import etag_of, require_if_match
+from app.errors import bad_param, problem_responses
+
+IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$'
+"""RFC 9110's If-Match: `*` or a list of entity tags (`"..."`, weak `W/"..."`). Only the
+record's own strong ETag (or `*`) passes the precondition; any other tag is a 412."""
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
+
+
+def check_if_match(
+    if_match: str | None, current: BaseModel | None = None, *, etag: str | None = None
+) -> None:
+    """The precondition of a conditional write, once the record is known (so a missing
+    record is a 404 first): 428 without If-Match; 400 if it is no list of entity tags at all
+    (RFC 9110), saying what to send; 412 unless it holds the record's ETag or is `*`."""
+    if if_match is not None and not _IF_MATCH.match(if_match):
+        raise bad_param(
+            "If-Match",
+            "not an entity tag: send the ETag header of your last GET as it came (a quoted "
+            'hex digest, e.g. "0123456789abcdef0123456789abcdef"), or *',
+        )
+    require_if_match(if_match, current, etag=etag)
+
 
 WRITE_ERRORS = problem_responses(400, 401, 403, 409, 415, 422)
 UPDATE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 415, 422, 428)

@@ -38,7 +38,9 @@ _RESOURCES = [
     ("entities", "Countries, people, organizations, initiatives and events."),
     ("sources", "The articles everything is traced to, with their full text."),
     ("changes", "The change feed: every write in commit order, to sync from."),
+    ("relations", "The country pairs known, with fact counts and links to dossiers and series."),
     ("relations/AZE/CHN", "The dossier of a country pair: latest figures, conflicts, timeline."),
+    ("entities?outlet=true", "The outlets sources come from (POST /v1/sources takes one)."),
     ("series?indicator=trade_turnover&pair=AZE-CHN", "One indicator over time, ready to chart."),
 ]
 

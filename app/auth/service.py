@@ -103,6 +103,7 @@ def require_scope(needed: Scope) -> Callable[..., Awaitable[Caller]]:
         # Async, so an anonymous read costs no trip through the thread pool; only a key
         # lookup (a database read) goes there.
         settings = request.app.state.settings
+        request.state.caller = ANONYMOUS
         limiter = request.app.state.rate_limiter
         # Routes may check a scope twice (the router's read check, then write): charge once.
         charge = not getattr(request.state, "rate_charged", False)
@@ -124,6 +125,7 @@ def require_scope(needed: Scope) -> Callable[..., Awaitable[Caller]]:
             raise _unauthorized("The API key is not valid (unknown, malformed or revoked).")
         if charge:
             limiter.charge_key(caller.name)
+        request.state.caller = caller
         if caller.scope.level < needed.level:
             raise ProblemError(
                 403,
@@ -137,3 +139,19 @@ def require_scope(needed: Scope) -> Callable[..., Awaitable[Caller]]:
 
 
 WriterDep = Annotated[Caller, Depends(require_scope(Scope.write))]
+
+
+def caller_of(request: Request) -> Caller:
+    """Who made this request (set by the router's read check); anonymous if nobody said."""
+    caller = getattr(request.state, "caller", None)
+    return caller if isinstance(caller, Caller) else ANONYMOUS
+
+
+def sees_editorial(request: Request) -> bool:
+    """Drafts and rejected records are editorial material: only keys that may write see
+    them. Anonymous callers and read keys see published (and retracted) records."""
+    return caller_of(request).scope.level >= Scope.write.level
+
+
+EditorialDep = Annotated[bool, Depends(sees_editorial)]
+"""True when the caller may see drafts and rejected records."""

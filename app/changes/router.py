@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from app.auth.service import EditorialDep
 from app.changes import service
 from app.changes.schemas import ChangePage, ChangeQuery
 from app.db import SessionDep, TransactionRoute
@@ -20,11 +21,15 @@ _FEED = "changes"
     summary="Follow the change feed",
     description="Creations, updates, retractions, publications and rejections in commit order. "
     "Call with no `since` to start, then always with the `next` you got: no change is skipped "
-    "or repeated, even while writes continue. Poll when `has_more` is false.",
+    "or repeated, even while writes continue. Poll when `has_more` is false. Changes that "
+    "made a draft or a rejected revision are listed only for keys of scope write or admin.",
     responses=problem_responses(400, 401, 403),
 )
 def list_changes(
-    request: Request, session: SessionDep, query: Annotated[ChangeQuery, Query()]
+    request: Request,
+    session: SessionDep,
+    query: Annotated[ChangeQuery, Query()],
+    editorial: EditorialDep,
 ) -> ChangePage:
     settings = request.app.state.settings
     limit = query.limit if query.limit is not None else settings.page_size_default
@@ -37,7 +42,7 @@ def list_changes(
             raise bad_param("since", "not a change-feed position; pass back `next` unchanged")
         position = cursor.key
     items, last, has_more = service.list_changes(
-        session, query=query, position=position, limit=limit
+        session, query=query, position=position, limit=limit, editorial=editorial
     )
     token = encode_cursor(settings.cursor_secret, _FEED, Cursor(sort=_FEED, key=last, id=""))
     return ChangePage(items=items, next=token, has_more=has_more)

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import API_VERSION
-from app.api.responses import UPDATE_ERRORS, created_responses, item_json
+from app.api.responses import UPDATE_ERRORS, check_if_match, created_responses, item_json
 from app.auth.service import WriterDep
-from app.caching import IfMatch, require_if_match, with_etag
+from app.caching import IfMatch, with_etag
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.entities import service
 from app.entities.schemas import EntityCreate, EntityPublic, EntityQuery, EntityUpdate
@@ -38,7 +38,8 @@ def list_entities(
         request,
         response,
         query,
-        lambda limit, after: service.list_entities(session, query=query, limit=limit, after=after),
+        lambda s, limit, after: service.list_entities(s, query=query, limit=limit, after=after),
+        session=session,
         model=EntityPublic,
     )
 
@@ -98,7 +99,7 @@ def update_entity(
     session: WriteSessionDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    require_if_match(if_match, service.get_entity(session, entity_id=entity_id))
+    check_if_match(if_match, service.get_entity(session, entity_id=entity_id))
     entity = service.get_entity_row(session, entity_id=entity_id)
     service.update_entity(session, entity=entity, body=body, actor=caller.name)
     return item_json(service.get_entity(session, entity_id=entity_id))

@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.countries import normalise_country_code
+from app.countries import CountryCode, normalise_country_code
 from app.entities.models import EntityKind
 from app.pagination import ListQuery
 from app.search import check_words
@@ -71,8 +71,14 @@ class EntityQuery(ListQuery):
     """Filters for GET /v1/entities."""
 
     kind: list[EntityKind] = Field(default_factory=list, description="Repeatable.")
-    code: str | None = Field(
+    code: CountryCode | None = Field(
         None, description="ISO 3166-1 code (alpha-3 or alpha-2).", examples=["AZE"]
+    )
+    outlet: bool | None = Field(
+        None,
+        description="`true`: only outlets, the organizations sources are from (what "
+        "POST /v1/sources takes as `outlet`); `false`: only entities that are no outlet.",
+        examples=[True],
     )
     name: str | None = Field(
         None,

@@ -3,7 +3,7 @@
 import re
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Text, cast
+from sqlalchemy import Text, cast, exists
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -93,6 +93,12 @@ def list_entities(
         stmt = stmt.where(col(Entity.kind).in_([k.value for k in query.kind]))
     if query.code:
         stmt = stmt.where(col(Entity.code) == query.code)
+    if query.outlet is not None:
+        # Imported here: sources point at entities, not the other way round.
+        from app.sources.models import Source
+
+        is_outlet = exists().where(col(Source.outlet_id) == col(Entity.id))
+        stmt = stmt.where(is_outlet if query.outlet else ~is_outlet)
     if query.name:
         stmt = stmt.where(
             all_words_match(

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from app import API_VERSION
 from app.api.responses import UPDATE_ERRORS, created_responses
-from app.auth.service import WriterDep
+from app.auth.service import EditorialDep, WriterDep
 from app.caching import IfMatch, with_etag
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
@@ -65,12 +65,15 @@ def list_facts(
     response: Response,
     session: SessionDep,
     query: Annotated[FactQuery, Query()],
+    editorial: EditorialDep,
 ) -> Any:
+    query = query.model_copy(update={"status": service.readable(query.status, editorial=editorial)})
     return paginate(
         request,
         response,
         query,
-        lambda limit, after: service.list_facts(session, query=query, limit=limit, after=after),
+        lambda s, limit, after: service.list_facts(s, query=query, limit=limit, after=after),
+        session=session,
         model=FactPublic,
     )
 
@@ -84,8 +87,12 @@ def list_facts(
     responses=problem_responses(400, 422),
 )
 def fact_facets(
-    response: Response, session: SessionDep, query: Annotated[FactFilters, Query()]
+    response: Response,
+    session: SessionDep,
+    query: Annotated[FactFilters, Query()],
+    editorial: EditorialDep,
 ) -> FactFacets:
+    query = query.model_copy(update={"status": service.readable(query.status, editorial=editorial)})
     return with_etag(response, service.facets(session, query=query))
 
 
@@ -104,8 +111,9 @@ def get_fact(
     session: SessionDep,
     fact_id: FactId,
     query: Annotated[ItemQuery, Query()],
+    editorial: EditorialDep,
 ) -> Any:
-    row = service.get_fact_row(session, fact_id=fact_id, as_of=query.as_of)
+    row = service.get_fact_row(session, fact_id=fact_id, as_of=query.as_of, editorial=editorial)
     if wants(request, JSON_LD):
         fact = service.render_facts(session, [row])[0]
         source = get_source(session, source_id=fact.evidence.source_id)
@@ -173,8 +181,10 @@ status_routes(router, FACT_VIEW)
     "when it was current, and the full snapshot.",
     responses=problem_responses(401, 403, 404),
 )
-def list_fact_revisions(session: SessionDep, fact_id: FactId) -> list[Revision[FactPublic]]:
-    return fact_revisions(session, fact_id=fact_id)
+def list_fact_revisions(
+    session: SessionDep, fact_id: FactId, editorial: EditorialDep
+) -> list[Revision[FactPublic]]:
+    return fact_revisions(session, fact_id=fact_id, editorial=editorial)
 
 
 @router.get(
@@ -185,6 +195,10 @@ def list_fact_revisions(session: SessionDep, fact_id: FactId) -> list[Revision[F
     responses=problem_responses(401, 403, 404),
 )
 def get_fact_revision(
-    session: SessionDep, fact_id: FactId, number: Annotated[int, Path(ge=1)]
+    session: SessionDep,
+    fact_id: FactId,
+    number: Annotated[int, Path(ge=1)],
+    editorial: EditorialDep,
 ) -> Revision[FactPublic]:
-    return pick_revision(fact_revisions(session, fact_id=fact_id), number, "fact", fact_id)
+    revisions = fact_revisions(session, fact_id=fact_id, editorial=editorial)
+    return pick_revision(revisions, number, "fact", fact_id)

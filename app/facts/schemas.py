@@ -1,30 +1,63 @@
 """Fact shapes: what clients receive and the filters they may send."""
 
 import datetime as dt
+import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from app.countries import normalise_country_code
+from app.countries import CountryCode, normalise_country_code
 from app.entities.schemas import EntityRef
 from app.facts.models import Comparator, Direction, FactKind, Modality, Status, TimeType
 from app.pagination import ListQuery
 from app.search import check_words
-from app.strict import Strict
-from app.timeframes import Precision, ReducedDate, TimeWindow
+from app.strict import Strict, not_null
+from app.timeframes import Precision, ReducedDate, ReducedDateText, TimeWindow
 
 MAX_FIGURE = Decimal(10) ** 24
 """The largest figure a fact can hold (Numeric(30, 6))."""
+
+NON_CURRENCY_UNITS = frozenset({"documents", "rank", "ratio", "years", "percent", "count"})
+UNIT_PATTERN = r"^\s*[A-Za-z]{3,9}\s*$"
+"""A unit's shape, any case: an ISO 4217 code (it must also exist) or one of
+NON_CURRENCY_UNITS (documents is the longest)."""
+DECIMAL_PATTERN = r"^\s*-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
+DECIMAL_SCHEMA = WithJsonSchema(
+    {"anyOf": [{"type": "number"}, {"type": "string", "pattern": DECIMAL_PATTERN}]}
+)
+"""Decimals come as JSON numbers or as decimal strings (exact): `"942300000"`."""
+FIGURE_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "number", "minimum": -1e24, "maximum": 1e24},
+            {"type": "string", "pattern": r"^\s*-?\d{1,24}(\.\d{1,6})?\s*$"},
+        ],
+        "description": "Not negative, except a percent change (a fall of 7.1% is -7.1). At "
+        "most 24 digits before the point and 6 after; an exact decimal string is best.",
+    }
+)
+"""A stored figure (Numeric(30, 6)): what the schema can say of its bounds."""
+
+
+def normalise_unit(unit: str | None) -> str | None:
+    """Units as stored, whatever the case a filter is typed in: currencies upper case
+    (`usd` -> USD), the others lower case (`Documents` -> documents)."""
+    if unit is None:
+        return None
+    cleaned = unit.strip()
+    if not cleaned:
+        return unit  # matches nothing (and the pattern refuses it where there is one)
+    return cleaned.lower() if cleaned.lower() in NON_CURRENCY_UNITS else cleaned.upper()
 
 
 class Quantity(BaseModel):
@@ -169,15 +202,64 @@ def _country_list(values: list[str]) -> list[str]:
     return [normalise_country_code(v) for v in values]
 
 
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+NAIVE_TIME_PATTERN = (
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d"
+    r"(:[0-5]\d(\.\d{1,6})?)?$"
+)
+_MOMENT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})?$"
+)
+
+
+def as_of_moment(value: Any) -> Any:
+    """`2025-05-01` means the end of that day in UTC (everything written that day counts);
+    a time without an offset is UTC. Only those two and RFC 3339 times are taken: not
+    numbers (which the datetime parser would read as Unix seconds)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if _DAY.match(text):
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a calendar date") from None
+        return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
+    wrong = (
+        f"'{value}' is not a time: use RFC 3339 (2025-05-01T12:00:00Z), a time without "
+        "offset (UTC) or a date (the end of that day, UTC)"
+    )
+    if not _MOMENT.match(text):
+        raise ValueError(wrong)
+    try:
+        return dt.datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+    except ValueError:
+        raise ValueError(wrong + " that exists on the calendar") from None
+
+
+AS_OF_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "format": "date"},
+        {"type": "string", "pattern": NAIVE_TIME_PATTERN},
+    ],
+}
+
+
 class AsOf(BaseModel):
     """`as_of`: read the data exactly as it was at that time."""
 
-    as_of: AwareDatetime | None = Field(
+    as_of: dt.datetime | None = Field(
         None,
-        description="RFC 3339 time with offset, e.g. 2025-05-01T00:00:00Z: answer with the "
-        "revisions that were current then (retracted-later facts included, corrections made "
-        "later excluded).",
+        description="The moment to answer as of: the revisions that were current then "
+        "(retracted-later facts included, corrections made later excluded). An RFC 3339 "
+        "time (`2025-05-01T12:00:00Z`, any offset); a time without an offset "
+        "(`2025-05-01T12:00:00`) is UTC; a date alone (`2025-05-01`) means the end of that "
+        "day, UTC.",
+        json_schema_extra=AS_OF_SCHEMA,
     )
+
+    _moment = field_validator("as_of", mode="before")(as_of_moment)
 
     @field_validator("as_of")
     @classmethod
@@ -185,6 +267,8 @@ class AsOf(BaseModel):
         """Any offset is fine, as long as the moment exists in UTC (year 1 to 9999)."""
         if value is None:
             return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
         try:
             return value.astimezone(dt.UTC)
         except OverflowError:
@@ -202,13 +286,13 @@ class FactFilters(TimeWindow, AsOf):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    country: list[str] = Field(
+    country: list[CountryCode] = Field(
         default_factory=list,
         description="ISO 3166-1 code on either side (subject or counterpart). Repeatable: "
         "any of them.",
         examples=[["AZE"]],
     )
-    counterpart: str | None = Field(
+    counterpart: CountryCode | None = Field(
         None,
         description="The other side of the pair. With `country`, the pair filter is "
         "order-insensitive unless `direction=subject_to_counterpart` is given, which then "
@@ -223,20 +307,25 @@ class FactFilters(TimeWindow, AsOf):
         examples=["arzukhan-alizadeh"],
     )
     source: str | None = Field(None, description="Source id.", examples=["trend-4036385"])
-    value_min: Decimal | None = Field(
+    value_min: Annotated[Decimal, DECIMAL_SCHEMA] | None = Field(
         None,
         description="Keep facts whose implied interval reaches this value: `more than $3.5 "
         "billion` matches value_min=3000000000. Facts without a figure are left out.",
         examples=["3000000000"],
         allow_inf_nan=False,
     )
-    value_max: Decimal | None = Field(
+    value_max: Annotated[Decimal, DECIMAL_SCHEMA] | None = Field(
         None,
         description="Keep facts whose implied interval starts at or below this value: "
         "`nearly $1 billion` matches value_max=1000000000.",
         allow_inf_nan=False,
     )
-    unit: str | None = Field(None, description="Unit of the figure: USD, documents, rank...")
+    unit: str | None = Field(
+        None,
+        pattern=UNIT_PATTERN,
+        description="Unit of the figure, any case: USD (or usd), documents, rank...",
+        examples=["USD"],
+    )
     comparator: Comparator | None = None
     modality: list[Modality] = Field(
         default_factory=list,
@@ -257,6 +346,7 @@ class FactFilters(TimeWindow, AsOf):
     )
 
     _words = field_validator("q")(check_words)
+    _unit = field_validator("unit")(normalise_unit)
 
     @field_validator("value_min", "value_max")
     @classmethod
@@ -307,16 +397,15 @@ class FactFacets(BaseModel):
 
 # --- writes -----------------------------------------------------------------------------
 
-NON_CURRENCY_UNITS = frozenset({"documents", "rank", "ratio", "years", "percent", "count"})
-
 
 class QuantityIn(Strict):
     unit: str = Field(
+        json_schema_extra={"pattern": UNIT_PATTERN},
         description="ISO 4217 currency code (USD, EUR, AZN...) or one of: "
         + ", ".join(sorted(NON_CURRENCY_UNITS))
-        + "."
+        + ".",
     )
-    value: Decimal = Field(
+    value: Annotated[Decimal, FIGURE_SCHEMA] = Field(
         allow_inf_nan=False,
         max_digits=30,
         decimal_places=6,
@@ -333,6 +422,7 @@ class QuantityIn(Strict):
     def _unit(cls, unit: str) -> str:
         import pycountry
 
+        unit = unit.strip()
         if unit in NON_CURRENCY_UNITS:
             return unit
         if pycountry.currencies.get(alpha_3=unit.upper()) is not None:
@@ -353,9 +443,11 @@ class QuantityIn(Strict):
 
 class TimeIn(Strict):
     type: TimeType
-    date: str | None = Field(None, description="type=date: YYYY, YYYY-MM or YYYY-MM-DD.")
-    start: str | None = Field(None, description="type=period: reduced ISO date.")
-    end: str | None = Field(None, description="type=period: reduced ISO date.")
+    date: ReducedDateText | None = Field(
+        None, description="type=date: YYYY, YYYY-MM or YYYY-MM-DD."
+    )
+    start: ReducedDateText | None = Field(None, description="type=period: reduced ISO date.")
+    end: ReducedDateText | None = Field(None, description="type=period: reduced ISO date.")
     text: str | None = Field(
         None, max_length=500, description="The original words; must occur in the evidence."
     )
@@ -453,8 +545,15 @@ class FactUpdate(Strict):
     """Fields to change; omitted fields keep their value, null clears an optional one."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+        json_schema_extra=not_null(
+            "kind",
+            "statement",
+            "subject",
+            "direction",
+            "modality",
+            "evidence",
+            "mentions",
+            examples=[
                 {
                     "quantity": {
                         "value": "942300000",
@@ -465,8 +564,8 @@ class FactUpdate(Strict):
                     },
                     "reason": "Corrected to the exact figure reported later.",
                 }
-            ]
-        }
+            ],
+        )
     )
 
     kind: FactKind | None = None

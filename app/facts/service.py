@@ -52,6 +52,20 @@ from app.versioning import (
 
 _HUGE = Decimal("1e24")
 
+EDITORIAL = frozenset({Status.draft, Status.rejected})
+"""Statuses only keys that may write see (app.auth.service.sees_editorial)."""
+
+
+def readable(statuses: Sequence[Status], *, editorial: bool) -> list[Status]:
+    """The asked-for statuses the caller may see: all of them with a write key; without
+    one, drafts and rejected records are left out (a list of them is then empty)."""
+    return [s for s in statuses if editorial or s not in EDITORIAL]
+
+
+def hidden(status: str, *, editorial: bool) -> bool:
+    """A record in this status is not shown to this caller (a 404, as if it did not exist)."""
+    return not editorial and status in EDITORIAL
+
 
 def _sort_key(name: str) -> SortKey:
     """`date` reads the indexed sort_date (undated facts sort as the oldest); for `value`,
@@ -176,12 +190,18 @@ def get_fact_row(
     fact_id: str,
     kind: FactKind | None = None,
     as_of: datetime | None = None,
+    editorial: bool = True,
 ) -> Fact:
-    """The current revision (or the one current at as_of), whatever its status."""
+    """The current revision (or the one current at as_of); a draft or rejected one only
+    for an editorial reader (a 404 otherwise, as if it did not exist)."""
     fact = session.exec(
         select(Fact).where(col(Fact.id) == fact_id, visible_at(Fact, as_of))
     ).first()
-    if fact is None or (kind is not None and fact.kind != kind):
+    if (
+        fact is None
+        or (kind is not None and fact.kind != kind)
+        or hidden(fact.status, editorial=editorial)
+    ):
         resource = kind.value if kind else "fact"
         if as_of is not None:
             raise ProblemError(
@@ -512,8 +532,18 @@ def update_fact(session: Session, *, current: Fact, body: FactUpdate, actor: str
     return fact
 
 
-def fact_revisions(session: Session, *, fact_id: str) -> list[Revision[FactPublic]]:
-    rows = history(session, Fact, ident=fact_id, resource="fact")
+def fact_revisions(
+    session: Session, *, fact_id: str, editorial: bool = True
+) -> list[Revision[FactPublic]]:
+    """Every revision, oldest first; without editorial access, only the published and
+    retracted ones (a record that was never either is a 404)."""
+    rows = [
+        r
+        for r in history(session, Fact, ident=fact_id, resource="fact")
+        if not hidden(r.status, editorial=editorial)
+    ]
+    if not rows:
+        raise not_found("fact", fact_id)
     return revisions_of(rows, render_facts(session, rows))
 
 

@@ -23,9 +23,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.api.responses import UPDATE_ERRORS, item_json
+from app.api.responses import UPDATE_ERRORS, check_if_match, item_json
 from app.auth.service import WriterDep
-from app.caching import IfMatch, etag_of, require_if_match, with_etag
+from app.caching import IfMatch, etag_of, with_etag
 from app.db import WriteSessionDep
 from app.facts.models import Fact
 from app.facts.schemas import FactPublic, ReasonIn
@@ -86,7 +86,7 @@ class FactView:
 
     def check_if_match(self, session: Session, if_match: str | None, current: Fact) -> None:
         """428 without If-Match, 412 unless it is the record's ETag (from any view)."""
-        require_if_match(if_match, etag=self.render(session, current)[1])
+        check_if_match(if_match, etag=self.render(session, current)[1])
 
 
 def record_etag(fact: FactPublic) -> str:

@@ -8,13 +8,14 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from app import API_VERSION
-from app.api.responses import UPDATE_ERRORS, created_responses, item_json
-from app.auth.service import WriterDep
-from app.caching import IfMatch, require_if_match, with_etag
+from app.api.responses import UPDATE_ERRORS, check_if_match, created_responses, item_json
+from app.auth.service import EditorialDep, WriterDep
+from app.caching import IfMatch, with_etag
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, jsonld_response, quote_jsonld, wants
 from app.facts.schemas import ItemQuery, ReasonIn
+from app.facts.service import readable
 from app.facts.views import NO_NOTE, PublishIn
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
@@ -41,12 +42,15 @@ def list_quotes(
     response: Response,
     session: SessionDep,
     query: Annotated[QuoteQuery, Query()],
+    editorial: EditorialDep,
 ) -> Any:
+    query = query.model_copy(update={"status": readable(query.status, editorial=editorial)})
     return paginate(
         request,
         response,
         query,
-        lambda limit, after: service.list_quotes(session, query=query, limit=limit, after=after),
+        lambda s, limit, after: service.list_quotes(s, query=query, limit=limit, after=after),
+        session=session,
         model=QuotePublic,
     )
 
@@ -65,8 +69,9 @@ def get_quote(
     session: SessionDep,
     quote_id: QuoteId,
     query: Annotated[ItemQuery, Query()],
+    editorial: EditorialDep,
 ) -> Any:
-    quote = service.get_quote(session, quote_id=quote_id, as_of=query.as_of)
+    quote = service.get_quote(session, quote_id=quote_id, as_of=query.as_of, editorial=editorial)
     if wants(request, JSON_LD):
         source = get_source(session, source_id=quote.evidence.source_id)
         return jsonld_response(quote_jsonld(quote, source, base_url(request)))
@@ -112,7 +117,7 @@ def update_quote(
     if_match: IfMatch = None,
 ) -> JSONResponse:
     current = service.get_quote_row(session, quote_id=quote_id)
-    require_if_match(if_match, service.render_quotes(session, [current])[0])
+    check_if_match(if_match, service.render_quotes(session, [current])[0])
     quote = service.update_quote(session, current=current, body=body, actor=caller.name)
     return item_json(service.render_quotes(session, [quote])[0])
 
@@ -122,7 +127,7 @@ def _status_route(action: Action, summary: str, description: str) -> None:
         quote_id: str, reason: str | None, caller_name: str, session: Session, if_match: str | None
     ) -> JSONResponse:
         current = service.get_quote_row(session, quote_id=quote_id)
-        require_if_match(if_match, service.render_quotes(session, [current])[0])
+        check_if_match(if_match, service.render_quotes(session, [current])[0])
         quote = change_status(
             session, current, resource="quote", action=action, actor=caller_name, reason=reason
         )
@@ -193,8 +198,10 @@ _status_route(
     description="Every revision, oldest first, with actor, reason and full snapshot.",
     responses=problem_responses(401, 403, 404),
 )
-def list_quote_revisions(session: SessionDep, quote_id: QuoteId) -> list[Revision[QuotePublic]]:
-    return service.quote_revisions(session, quote_id=quote_id)
+def list_quote_revisions(
+    session: SessionDep, quote_id: QuoteId, editorial: EditorialDep
+) -> list[Revision[QuotePublic]]:
+    return service.quote_revisions(session, quote_id=quote_id, editorial=editorial)
 
 
 @router.get(
@@ -205,8 +212,10 @@ def list_quote_revisions(session: SessionDep, quote_id: QuoteId) -> list[Revisio
     responses=problem_responses(401, 403, 404),
 )
 def get_quote_revision(
-    session: SessionDep, quote_id: QuoteId, number: Annotated[int, Path(ge=1)]
+    session: SessionDep,
+    quote_id: QuoteId,
+    number: Annotated[int, Path(ge=1)],
+    editorial: EditorialDep,
 ) -> Revision[QuotePublic]:
-    return pick_revision(
-        service.quote_revisions(session, quote_id=quote_id), number, "quote", quote_id
-    )
+    revisions = service.quote_revisions(session, quote_id=quote_id, editorial=editorial)
+    return pick_revision(revisions, number, "quote", quote_id)

@@ -5,13 +5,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.countries import normalise_country_code
+from app.countries import CountryCode, normalise_country_code
 from app.entities.schemas import EntityRef
 from app.facts.models import Status
 from app.facts.schemas import AsOf, ClaimedBy, Evidence, EvidenceIn, Strict
 from app.pagination import ListQuery
 from app.search import check_words
-from app.timeframes import ReducedDate, TimeWindow
+from app.strict import not_null
+from app.timeframes import ReducedDate, ReducedDateText, TimeWindow
 
 QUOTE_EXAMPLE: dict[str, Any] = {
     "id": "alizadeh-investment-belt-and-road",
@@ -63,7 +64,7 @@ class QuoteQuery(ListQuery, TimeWindow, AsOf):
         None, description="Speaker entity id.", examples=["azer-allahveranov"]
     )
     source: str | None = Field(None, description="Source id.", examples=["trend-4036385"])
-    country: list[str] = Field(
+    country: list[CountryCode] = Field(
         default_factory=list,
         description="ISO 3166-1 code of a country the quote mentions. Repeatable: any of them.",
         examples=[["CHN"]],
@@ -119,7 +120,7 @@ class QuoteCreate(Strict):
     speaker: str = Field(description="Entity id of the person speaking.")
     speaker_role: str | None = Field(None, max_length=200, description="Role as printed.")
     said_to: str | None = Field(None, description="Entity id of the outlet.")
-    date: str | None = Field(None, description="YYYY, YYYY-MM or YYYY-MM-DD.")
+    date: ReducedDateText | None = Field(None, description="YYYY, YYYY-MM or YYYY-MM-DD.")
     evidence: EvidenceIn
     mentions: list[str] = Field(default_factory=list)
     supports: list[str] = Field(default_factory=list, description="Fact ids.")
@@ -129,6 +130,10 @@ class QuoteCreate(Strict):
 
 class QuoteUpdate(Strict):
     """Fields to change; omitted fields keep their value."""
+
+    model_config = ConfigDict(
+        json_schema_extra=not_null("speaker", "evidence", "mentions", "supports")
+    )
 
     speaker: str | None = None
     speaker_role: str | None = Field(None, max_length=200)

@@ -12,7 +12,7 @@ from app.entities.service import entity_refs, resolve_entity
 from app.errors import ProblemError, bad_body, bad_param, not_found, revalidate
 from app.facts.models import Fact, Status
 from app.facts.schemas import ClaimedBy, Evidence
-from app.facts.service import new_id
+from app.facts.service import hidden, new_id
 from app.pagination import Cursor, SortKey, keyset_page
 from app.quotes.models import Quote, QuoteMention
 from app.quotes.schemas import QuoteCreate, QuotePublic, QuoteQuery, QuoteUpdate
@@ -87,11 +87,15 @@ def list_quotes(
     return render_quotes(session, rows), next_cursor
 
 
-def get_quote_row(session: Session, *, quote_id: str, as_of: datetime | None = None) -> Quote:
+def get_quote_row(
+    session: Session, *, quote_id: str, as_of: datetime | None = None, editorial: bool = True
+) -> Quote:
+    """The current revision (or the one current at as_of); a draft or rejected one only for
+    an editorial reader."""
     quote = session.exec(
         select(Quote).where(col(Quote.id) == quote_id, visible_at(Quote, as_of))
     ).first()
-    if quote is None:
+    if quote is None or hidden(quote.status, editorial=editorial):
         if as_of is not None:
             raise ProblemError(
                 404,
@@ -102,8 +106,11 @@ def get_quote_row(session: Session, *, quote_id: str, as_of: datetime | None = N
     return quote
 
 
-def get_quote(session: Session, *, quote_id: str, as_of: datetime | None = None) -> QuotePublic:
-    return render_quotes(session, [get_quote_row(session, quote_id=quote_id, as_of=as_of)])[0]
+def get_quote(
+    session: Session, *, quote_id: str, as_of: datetime | None = None, editorial: bool = True
+) -> QuotePublic:
+    row = get_quote_row(session, quote_id=quote_id, as_of=as_of, editorial=editorial)
+    return render_quotes(session, [row])[0]
 
 
 def _mentions(session: Session, quotes: Sequence[Quote]) -> dict[tuple[str, int], list[str]]:
@@ -278,6 +285,15 @@ def copy_mentions(session: Session, *, old: Quote, new: Quote) -> None:
     session.flush()
 
 
-def quote_revisions(session: Session, *, quote_id: str) -> list[Revision[QuotePublic]]:
-    rows = history(session, Quote, ident=quote_id, resource="quote")
+def quote_revisions(
+    session: Session, *, quote_id: str, editorial: bool = True
+) -> list[Revision[QuotePublic]]:
+    """Every revision, oldest first; drafts and rejected ones only for editorial readers."""
+    rows = [
+        r
+        for r in history(session, Quote, ident=quote_id, resource="quote")
+        if not hidden(r.status, editorial=editorial)
+    ]
+    if not rows:
+        raise not_found("quote", quote_id)
     return revisions_of(rows, render_quotes(session, rows))

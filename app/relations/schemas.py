@@ -1,7 +1,7 @@
 """Relation dossiers and chart-ready series."""
 
 import datetime as dt
-from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -9,7 +9,7 @@ from app.agreements.schemas import AgreementPublic
 from app.countries import normalise_country_code
 from app.entities.schemas import EntityRef
 from app.facts.models import Comparator, Direction, FactKind
-from app.facts.schemas import AsOf, FactPublic
+from app.facts.schemas import UNIT_PATTERN, AsOf, FactPublic, normalise_unit
 from app.quotes.schemas import QuotePublic
 from app.sources.schemas import SourceSummary
 
@@ -26,7 +26,9 @@ DIRECTED = (FactKind.investment, FactKind.financing, FactKind.exports, FactKind.
 subject among the counterpart's partners. Either way the order of the pair matters."""
 
 
-class Indicator(BaseModel):
+class IndicatorSummary(BaseModel):
+    """The latest figure of one indicator for the pair, and where its series is."""
+
     indicator: FactKind
     from_: EntityRef | None = Field(
         alias="from", description="Directed indicators: the investor, or the ranked partner."
@@ -58,7 +60,7 @@ class Conflict(BaseModel):
 
 class RelationPublic(BaseModel):
     pair: list[EntityRef] = Field(description="The two countries, in code order.")
-    indicators: list[Indicator]
+    indicators: list[IndicatorSummary]
     conflicts: list[Conflict]
     targets: list[FactPublic] = Field(
         description='Targets and forecasts for the pair ("raise trade to $10 billion by '
@@ -96,11 +98,22 @@ class SeriesQuery(AsOf):
 
     indicator: FactKind = Field(examples=["trade_turnover"])
     pair: str = Field(
+        pattern=r"^[A-Za-z]{2,3}[-/][A-Za-z]{2,3}$",
         description="Two ISO codes joined by '-'. For a directed indicator (investment, "
         "partner_rank) the order is the direction: CHN-AZE is China's investment in Azerbaijan.",
         examples=["AZE-CHN"],
     )
-    unit: str | None = Field(None, description="Keep only figures in this unit, e.g. USD.")
+    unit: str | None = Field(
+        None,
+        pattern=UNIT_PATTERN,
+        description="Keep only figures in this unit, any case: USD, usd, documents.",
+        examples=["USD"],
+    )
+    format: Literal["json", "csv"] | None = Field(
+        None,
+        description="`csv` for the points as CSV, one row per point, with a header row (or "
+        "send `Accept: text/csv`).",
+    )
     sector: str | None = Field(
         None,
         min_length=1,
@@ -115,6 +128,8 @@ class SeriesQuery(AsOf):
             raise ValueError("a series is one of " + ", ".join(k.value for k in INDICATORS))
         return value
 
+    _unit = field_validator("unit")(normalise_unit)
+
     @field_validator("pair")
     @classmethod
     def _valid_pair(cls, value: str) -> str:
@@ -125,13 +140,28 @@ class SeriesQuery(AsOf):
 
 
 class Point(BaseModel):
+    """One figure of a series. `value`, `low` and `high` are JSON numbers, ready to chart
+    (a double: exact up to 15 significant digits, which every stored figure of a series so
+    far is); `exact` is the figure as an exact decimal string, like `quantity.value` of
+    the fact behind it."""
+
     fact_id: str
     first_day: dt.date = Field(description="Start of the time the figure covers (x axis).")
     last_day: dt.date = Field(description="End of that time.")
     label: str = Field(description="The time as the source gave it, e.g. 1995 – 2025-04-28.")
-    value: Decimal
-    low: Decimal | None
-    high: Decimal | None
+    value: float = Field(description="The figure, a JSON number (y axis).", examples=[1e9])
+    low: float | None = Field(
+        description="Lowest value the wording allows (error bar), a JSON number.",
+        examples=[9e8],
+    )
+    high: float | None = Field(
+        description="Highest value the wording allows; null = unbounded (more than...).",
+        examples=[1e9],
+    )
+    exact: str = Field(
+        description="The figure as an exact decimal string, as in the fact's quantity.value.",
+        examples=["1000000000"],
+    )
     comparator: Comparator
     hedge: str | None
     unit: str
@@ -145,3 +175,32 @@ class SeriesPublic(BaseModel):
     direction: Direction
     unit: str | None = Field(description="The unit of every point, or null if they differ.")
     points: list[Point]
+
+
+class SeriesLink(BaseModel):
+    indicator: FactKind
+    pair: str = Field(
+        description="The pair as the series takes it (for directed indicators, "
+        "the direction: CHN-AZE is China's investment in Azerbaijan)."
+    )
+    href: str = Field(description="The series, ready to chart.")
+
+
+class RelationSummary(BaseModel):
+    """One country pair the data knows, with where to read more."""
+
+    pair: list[EntityRef] = Field(description="The two countries, in code order.")
+    facts: int = Field(description="Published facts about the pair.")
+    sources: int = Field(description="Sources those facts come from.")
+    latest: dt.date | None = Field(
+        description="The last day the most recent of those facts covers."
+    )
+    dossier: str = Field(description="The pair's dossier: GET it for the figures.")
+    series: list[SeriesLink] = Field(description="A series per charted indicator.")
+    page: str = Field(description="The pair's HTML page, for people.")
+
+
+class RelationList(BaseModel):
+    items: list[RelationSummary] = Field(
+        description="Every pair with published facts, most facts first."
+    )

@@ -3,19 +3,21 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote_plus
 
-from sqlalchemy import and_, exists, or_
+from sqlalchemy import and_, case, exists, func, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app import API_VERSION
 from app.agreements.service import to_agreement
-from app.entities.models import Entity
+from app.countries import country_name
+from app.entities.models import Entity, EntityKind
 from app.entities.schemas import EntityRef
 from app.entities.service import entity_refs
-from app.errors import bad_param
 from app.facts.models import Direction, Fact, FactKind, Modality, Status, pair_key
 from app.facts.service import render_facts
 from app.quotes.models import Quote, QuoteMention
@@ -25,9 +27,11 @@ from app.relations.schemas import (
     DIRECTED,
     INDICATORS,
     Conflict,
-    Indicator,
+    IndicatorSummary,
     Point,
     RelationPublic,
+    RelationSummary,
+    SeriesLink,
     SeriesPublic,
     SeriesQuery,
 )
@@ -96,12 +100,9 @@ def conflict_groups(rows: Sequence[Any]) -> list[list[Any]]:
 
 
 def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> RelationPublic:
-    for code in (a, b):
-        if session.get(Entity, code) is None:
-            raise bad_param("pair", f"no facts are known about {code}; see GET /v1/entities")
     a, b = sorted((a, b))
     key = pair_key(a, b)
-    refs = entity_refs(session, (a, b))
+    refs = country_refs(session, (a, b))
 
     grouped: dict[tuple[str, str | None, str | None, str | None], list[Any]] = defaultdict(list)
     for row in _indicator_rows(session, key, as_of):
@@ -135,14 +136,14 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
         )
     }
 
-    indicators: list[Indicator] = []
+    indicators: list[IndicatorSummary] = []
     conflicts: list[Conflict] = []
     for (kind, source, target, sector), latest_id, count, clashes in plan:
         latest = rendered[latest_id]
         from_, to = (latest.subject, latest.counterpart) if source else (None, None)
         route = f"{source}-{target}" if source else f"{a}-{b}"
         indicators.append(
-            Indicator.model_validate(
+            IndicatorSummary.model_validate(
                 {
                     "indicator": kind,
                     "from": from_,
@@ -239,11 +240,24 @@ def _pair_quotes(session: Session, a: str, b: str, as_of: datetime | None) -> li
     return render_quotes(session, rows)
 
 
+def country_refs(session: Session, codes: Sequence[str]) -> dict[str, EntityRef]:
+    """The pair's countries: stored entities, or, for a valid ISO code nothing is known
+    about yet, a reference made from ISO 3166-1 (so an unknown pair is empty, not an error)."""
+    refs = entity_refs(session, codes)
+    for code in codes:
+        if code not in refs:
+            refs[code] = EntityRef(
+                id=code, kind=EntityKind.country, name=country_name(code), code=code
+            )
+    return refs
+
+
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def series(session: Session, *, query: SeriesQuery) -> SeriesPublic:
     a, b = query.countries()
-    for code in (a, b):
-        if session.get(Entity, code) is None:
-            raise bad_param("pair", f"no facts are known about {code}; see GET /v1/entities")
     directed = query.indicator in DIRECTED
     if directed:
         pair_condition = and_(col(Fact.subject_id) == a, col(Fact.counterpart_id) == b)
@@ -262,12 +276,12 @@ def series(session: Session, *, query: SeriesQuery) -> SeriesPublic:
         pair_condition,
     )
     if query.unit:
-        stmt = stmt.where(col(Fact.unit) == query.unit)
+        stmt = stmt.where(col(Fact.unit) == query.unit)  # normalised: USD, documents...
     stmt = stmt.where(
         col(Fact.sector).is_(None) if query.sector is None else col(Fact.sector) == query.sector
     )
     rows = session.exec(stmt.order_by(col(Fact.time_end), col(Fact.time_start), col(Fact.id))).all()
-    refs: dict[str, EntityRef] = entity_refs(session, (a, b))
+    refs = country_refs(session, (a, b))
     points = []
     for fact in render_facts(session, rows):
         assert fact.quantity is not None and fact.time is not None
@@ -279,9 +293,10 @@ def series(session: Session, *, query: SeriesQuery) -> SeriesPublic:
                 first_day=t.first_day,
                 last_day=t.last_day,
                 label=str(label),
-                value=fact.quantity.value,
-                low=fact.quantity.low,
-                high=fact.quantity.high,
+                value=float(fact.quantity.value),
+                low=_number(fact.quantity.low),
+                high=_number(fact.quantity.high),
+                exact=str(fact.quantity.value),
                 comparator=fact.quantity.comparator,
                 hedge=fact.quantity.hedge,
                 unit=fact.quantity.unit,
@@ -292,8 +307,93 @@ def series(session: Session, *, query: SeriesQuery) -> SeriesPublic:
     units = {p.unit for p in points}
     return SeriesPublic(
         indicator=query.indicator,
-        pair=[refs[c] for c in (a, b) if c in refs],
+        pair=[refs[a], refs[b]],
         direction=Direction.subject_to_counterpart if directed else Direction.bilateral,
         unit=units.pop() if len(units) == 1 else None,
         points=points,
     )
+
+
+def pair_summaries(session: Session) -> list[RelationSummary]:
+    """Every pair of countries with published facts: how many facts and sources, the latest
+    time a fact covers, and links to the dossier and to each indicator's series."""
+    first = case(
+        (col(Fact.subject_id) < col(Fact.counterpart_id), col(Fact.subject_id)),
+        else_=col(Fact.counterpart_id),
+    )
+    second = case(
+        (col(Fact.subject_id) < col(Fact.counterpart_id), col(Fact.counterpart_id)),
+        else_=col(Fact.subject_id),
+    )
+    a, b = aliased(Entity), aliased(Entity)
+    published = (visible_at(Fact, None), col(Fact.status) == Status.published.value)
+    countries = (
+        and_(col(a.id) == col(Fact.subject_id), col(a.kind) == EntityKind.country.value),
+        and_(col(b.id) == col(Fact.counterpart_id), col(b.kind) == EntityKind.country.value),
+    )
+    rows = session.execute(
+        sa_select(
+            first,
+            second,
+            func.count(),
+            func.count(func.distinct(col(Fact.source_id))),
+            func.max(col(Fact.time_end)),
+        )
+        .join(a, countries[0])
+        .join(b, countries[1])
+        .where(*published)
+        .group_by(first, second)
+        .order_by(func.count().desc(), first, second)
+    ).all()
+    charted = session.execute(
+        sa_select(
+            col(Fact.pair_key),
+            col(Fact.kind),
+            col(Fact.subject_id),
+            col(Fact.counterpart_id),
+        )
+        .where(
+            *published,
+            col(Fact.modality) == Modality.reported.value,
+            col(Fact.kind).in_([k.value for k in INDICATORS]),
+            col(Fact.value).is_not(None),
+            col(Fact.time_start).is_not(None),
+            col(Fact.sector).is_(None),
+        )
+        .distinct()
+    ).all()
+    series: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for key, kind, subject, counterpart in charted:
+        if counterpart is None:
+            continue
+        pair = (
+            f"{subject}-{counterpart}"
+            if FactKind(kind) in DIRECTED
+            else "-".join(sorted((subject, counterpart)))
+        )
+        series[key].add((kind, pair))
+    refs = entity_refs(session, [code for row in rows for code in row[:2]])
+    out = []
+    for one, other, facts, sources, latest in rows:
+        if one not in refs or other not in refs:
+            continue
+        links = sorted(series.get(pair_key(one, other), set()))
+        out.append(
+            RelationSummary(
+                pair=[refs[one], refs[other]],
+                facts=int(facts),
+                sources=int(sources),
+                latest=latest,
+                dossier=f"/{API_VERSION}/relations/{one}/{other}",
+                series=[
+                    SeriesLink(
+                        indicator=FactKind(kind),
+                        pair=pair,
+                        href=f"/{API_VERSION}/series?indicator={kind}&pair={pair}",
+                    )
+                    for kind, pair in links
+                ],
+                page=f"/pairs/{one}-{other}",
+            )
+        )
+    return out

@@ -8,9 +8,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app import API_VERSION
 from app.api.policy import deprecated_operation
-from app.api.responses import UPDATE_ERRORS, created_responses, item_json
+from app.api.responses import UPDATE_ERRORS, check_if_match, created_responses, item_json
 from app.auth.service import WriterDep
-from app.caching import IfMatch, require_if_match, with_etag
+from app.caching import IfMatch, with_etag
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, jsonld_response, source_jsonld, wants
@@ -51,7 +51,8 @@ def list_sources(
         request,
         response,
         query,
-        lambda limit, after: service.list_sources(session, query=query, limit=limit, after=after),
+        lambda s, limit, after: service.list_sources(s, query=query, limit=limit, after=after),
+        session=session,
         model=SourceSummary,
     )
 
@@ -137,7 +138,7 @@ def update_source(
     session: WriteSessionDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    require_if_match(if_match, service.get_source(session, source_id=source_id))
+    check_if_match(if_match, service.get_source(session, source_id=source_id))
     source = service.get_source_row(session, source_id=source_id)
     service.update_source(session, source=source, body=body, actor=caller.name)
     return item_json(service.get_source(session, source_id=source_id))

@@ -8,7 +8,8 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from app.db import utcnow
-from app.entities.service import entity_refs, resolve_entity
+from app.entities.models import Entity
+from app.entities.service import entity_refs
 from app.errors import ProblemError, bad_body, not_found
 from app.pagination import Cursor, SortKey, keyset_page
 from app.sources.models import Source
@@ -109,7 +110,7 @@ def create_source(
     now = utcnow()
     source = Source(
         id=source_id or new_source_id(),
-        outlet_id=resolve_entity(session, body.outlet, field="outlet", actor=actor),
+        outlet_id=resolve_outlet(session, body.outlet),
         url=url,
         title=body.title,
         published=body.published,
@@ -153,12 +154,24 @@ def update_source(session: Session, *, source: Source, body: SourceUpdate, actor
     if "published" in changes:
         _check_published(changes["published"])
     if "outlet" in changes:
-        source.outlet_id = resolve_entity(
-            session, changes.pop("outlet"), field="outlet", actor=actor
-        )
+        source.outlet_id = resolve_outlet(session, changes.pop("outlet"))
     if "url" in changes:
         changes["url"] = str(changes["url"]) if changes["url"] else None
     for key, value in changes.items():
         setattr(source, key, value)
     bump_revision(session, source, resource="source", actor=actor)
     return source
+
+
+def resolve_outlet(session: Session, outlet: str) -> str:
+    """The outlet of a source is an entity that exists already (an organization); an
+    unknown one is a 422 that says how to find or make it."""
+    if session.get(Entity, outlet) is not None:
+        return outlet
+    raise bad_body(
+        "outlet",
+        f"no outlet with id '{outlet}'. Find existing outlets with "
+        "GET /v1/entities?outlet=true (or ?kind=organization&name=...), or create it first: "
+        'POST /v1/entities with {"kind": "organization", "name": "<the outlet\'s name>"} '
+        "and send the `id` it answers as `outlet`.",
+    )

@@ -1,7 +1,6 @@
 """Small inline SVG charts, drawn on the server: no JavaScript, no assets to fetch."""
 
 from datetime import date
-from decimal import Decimal
 from html import escape
 
 from app.relations.schemas import Point
@@ -21,10 +20,10 @@ def series_chart(points: list[Point], title: str) -> str:
         return ""
     start = min(p.first_day for p in points)
     end = max(p.last_day for p in points)
-    top = max((p.high or p.value) for p in points) * Decimal("1.15") or Decimal(1)
+    top = max((p.high or p.value) for p in points) * 1.15 or 1.0
 
-    def y(value: Decimal) -> float:
-        return HEIGHT - PAD - float(value / top) * (HEIGHT - 2 * PAD)
+    def y(value: float) -> float:
+        return HEIGHT - PAD - value / top * (HEIGHT - 2 * PAD)
 
     parts = [
         f'<svg class="chart" role="img" aria-label="{escape(title)}" width="{WIDTH}" '
@@ -40,7 +39,7 @@ def series_chart(points: list[Point], title: str) -> str:
         parts.append(
             f'<line class="point" x1="{x1:.1f}" y1="{y(p.value):.1f}" x2="{max(x2, x1 + 2):.1f}" '
             f'y2="{y(p.value):.1f}" stroke="#4a7bd0" stroke-width="4"><title>'
-            f"{escape(p.text or str(p.value))} ({escape(p.label)})</title></line>"
+            f"{escape(p.text or p.exact)} ({escape(p.label)})</title></line>"
         )
         low = y(p.low) if p.low is not None else HEIGHT - PAD
         high = y(p.high) if p.high is not None else PAD

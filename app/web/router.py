@@ -6,24 +6,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import and_, case, func
-from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
-from sqlmodel import col
 
 from app.auth.models import Scope
 from app.auth.service import require_scope
 from app.countries import normalise_country_code
 from app.db import SessionDep, TransactionRoute
-from app.entities.models import Entity, EntityKind
-from app.entities.service import entity_refs
 from app.errors import bad_param
-from app.facts.models import Fact, Status
 from app.facts.schemas import FactPublic
 from app.relations.schemas import INDICATORS, SeriesQuery
-from app.relations.service import dossier, series
+from app.relations.service import dossier, pair_summaries, series
 from app.sources.service import get_source
-from app.versioning import visible_at
 from app.web.charts import series_chart
 from app.web.format import figure, when
 
@@ -51,30 +43,9 @@ def evidence_link(source_id: str, start: int, end: int) -> str:
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, session: SessionDep) -> HTMLResponse:
     """The country pairs we know, with links to their pages and to the API docs."""
-    first = case(
-        (col(Fact.subject_id) < col(Fact.counterpart_id), col(Fact.subject_id)),
-        else_=col(Fact.counterpart_id),
-    )
-    second = case(
-        (col(Fact.subject_id) < col(Fact.counterpart_id), col(Fact.counterpart_id)),
-        else_=col(Fact.subject_id),
-    )
-    a, b = aliased(Entity), aliased(Entity)
-    rows = session.execute(
-        sa_select(first, second, func.count(), func.count(func.distinct(col(Fact.source_id))))
-        .join(a, and_(col(a.id) == col(Fact.subject_id), col(a.kind) == EntityKind.country.value))
-        .join(
-            b, and_(col(b.id) == col(Fact.counterpart_id), col(b.kind) == EntityKind.country.value)
-        )
-        .where(visible_at(Fact, None), col(Fact.status) == Status.published.value)
-        .group_by(first, second)
-        .order_by(func.count().desc())
-    ).all()
-    refs = entity_refs(session, [code for row in rows for code in row[:2]])
     pairs = [
-        {"a": refs[r[0]], "b": refs[r[1]], "facts": r[2], "sources": r[3]}
-        for r in rows
-        if r[0] in refs and r[1] in refs
+        {"a": p.pair[0], "b": p.pair[1], "facts": p.facts, "sources": p.sources}
+        for p in pair_summaries(session)
     ]
     return templates.TemplateResponse(request, "index.html", {"pairs": pairs})
 
