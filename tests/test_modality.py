@@ -101,3 +101,23 @@ def test_a_fall_is_a_negative_percent_and_only_a_percent_can_be_negative(
     refused = writer.post("/v1/facts", json=negative_money)
     assert refused.status_code == 422
     assert "percent" in refused.text
+
+
+def test_a_share_in_percent_is_its_own_indicator_not_the_latest_turnover(
+    writer: TestClient,
+) -> None:
+    """Indicators are per unit: a percent figure never stands as the pair's latest trade
+    turnover beside the dollar figures, and each series link charts one unit."""
+    share = target_body(
+        modality="reported",
+        quantity={"value": "57", "unit": "percent", "comparator": "exact"},
+        time={"type": "date", "date": "2026"},
+    )
+    assert writer.post("/v1/facts", json=share).status_code == 201
+    indicators = writer.get("/v1/relations/AZE/CHN").json()["indicators"]
+    turnover = [i for i in indicators if i["indicator"] == "trade_turnover"]
+    assert sorted(i["latest"]["quantity"]["unit"] for i in turnover) == ["USD", "percent"]
+    for indicator in turnover:
+        unit = indicator["latest"]["quantity"]["unit"]
+        points = writer.get(indicator["series"]).json()["points"]
+        assert points and {p["unit"] for p in points} == {unit}

@@ -183,6 +183,7 @@ class SeriesLink(BaseModel):
         description="The pair as the series takes it (for directed indicators, "
         "the direction: CHN-AZE is China's investment in Azerbaijan)."
     )
+    unit: str = Field(description="The unit of its figures (one series per unit).")
     href: str = Field(description="The series, ready to chart.")
 
 

@@ -104,7 +104,11 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
     key = pair_key(a, b)
     refs = country_refs(session, (a, b))
 
-    grouped: dict[tuple[str, str | None, str | None, str | None], list[Any]] = defaultdict(list)
+    # One indicator per kind, direction, part and unit: a share in percent is never the
+    # latest "trade turnover" beside a figure in dollars.
+    grouped: dict[tuple[str, str | None, str | None, str | None, str], list[Any]] = defaultdict(
+        list
+    )
     for row in _indicator_rows(session, key, as_of):
         directed = FactKind(row.kind) in DIRECTED
         group = (
@@ -112,6 +116,7 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
             row.subject_id if directed else None,
             row.counterpart_id if directed else None,
             row.sector,
+            row.unit,
         )
         grouped[group].append(row)
 
@@ -138,7 +143,7 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
 
     indicators: list[IndicatorSummary] = []
     conflicts: list[Conflict] = []
-    for (kind, source, target, sector), latest_id, count, clashes in plan:
+    for (kind, source, target, sector, unit), latest_id, count, clashes in plan:
         latest = rendered[latest_id]
         from_, to = (latest.subject, latest.counterpart) if source else (None, None)
         route = f"{source}-{target}" if source else f"{a}-{b}"
@@ -152,6 +157,7 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
                     "latest": latest,
                     "facts": count,
                     "series": f"/{API_VERSION}/series?indicator={kind}&pair={route}"
+                    f"&unit={quote_plus(unit)}"
                     + (f"&sector={quote_plus(sector)}" if sector else ""),
                 }
             )
@@ -351,6 +357,7 @@ def pair_summaries(session: Session) -> list[RelationSummary]:
             col(Fact.kind),
             col(Fact.subject_id),
             col(Fact.counterpart_id),
+            col(Fact.unit),
         )
         .where(
             *published,
@@ -362,8 +369,8 @@ def pair_summaries(session: Session) -> list[RelationSummary]:
         )
         .distinct()
     ).all()
-    series: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for key, kind, subject, counterpart in charted:
+    series: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
+    for key, kind, subject, counterpart, unit in charted:
         if counterpart is None:
             continue
         pair = (
@@ -371,7 +378,7 @@ def pair_summaries(session: Session) -> list[RelationSummary]:
             if FactKind(kind) in DIRECTED
             else "-".join(sorted((subject, counterpart)))
         )
-        series[key].add((kind, pair))
+        series[key].add((kind, pair, unit))
     refs = entity_refs(session, [code for row in rows for code in row[:2]])
     out = []
     for one, other, facts, sources, latest in rows:
@@ -389,9 +396,11 @@ def pair_summaries(session: Session) -> list[RelationSummary]:
                     SeriesLink(
                         indicator=FactKind(kind),
                         pair=pair,
-                        href=f"/{API_VERSION}/series?indicator={kind}&pair={pair}",
+                        unit=unit,
+                        href=f"/{API_VERSION}/series?indicator={kind}&pair={pair}"
+                        f"&unit={quote_plus(unit)}",
                     )
-                    for kind, pair in links
+                    for kind, pair, unit in links
                 ],
                 page=f"/pairs/{one}-{other}",
             )

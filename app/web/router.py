@@ -86,7 +86,12 @@ def pair_page(
         )
         points = series(
             session,
-            query=SeriesQuery(indicator=indicator.indicator, pair=route, sector=indicator.sector),
+            query=SeriesQuery(
+                indicator=indicator.indicator,
+                pair=route,
+                sector=indicator.sector,
+                unit=indicator.latest.quantity.unit if indicator.latest.quantity else None,
+            ),
         ).points
         name = LABELS.get(indicator.indicator.value, indicator.indicator.value)
         part = f" ({indicator.sector})" if indicator.sector else ""
