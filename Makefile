@@ -34,8 +34,11 @@ typecheck: $(STAMP)
 dockerlint: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 
+# On every core (pytest-xdist; PYTEST_WORKERS=0 runs in one process), a file per worker at
+# a time, so module-wide servers and bases are made once. --durations names the slowest.
+PYTEST_WORKERS ?= auto
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 # Set ECONFACTS_TEST_POSTGRES_URL to run the suite on PostgreSQL too.
 test: lint typecheck dockerlint pytest
@@ -44,12 +47,18 @@ test: lint typecheck dockerlint pytest
 fuzz: $(STAMP)
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-500} $(BIN)/pytest -q tests/test_fuzz.py
 
+# `make load WORKERS=2`, `make load LOAD_ARGS="--database-url postgresql+psycopg://..."`.
+WORKERS ?= 1
 load: $(STAMP)
-	$(BIN)/python bench/load.py --writers 50 --readers 200 --seconds 30
+	$(BIN)/python bench/load.py --writers 50 --readers 200 --seconds 30 --workers $(WORKERS) $(LOAD_ARGS)
 
 # wrk against the service, a raw ASGI floor and Datasette (BENCH_FACTS, BENCH_DB=postgres).
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "make bench needs wrk (https://github.com/wg/wrk), which is not installed."; \
+	  echo "  Debian/Ubuntu: sudo apt-get install wrk    macOS: brew install wrk"; \
+	  exit 2; } >&2
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

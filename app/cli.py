@@ -1,7 +1,14 @@
 """The `econfacts` command: serve, db upgrade, seed."""
 
+import atexit
+import errno
+import os
+import shutil
+import socket
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,31 +27,113 @@ keys_cli = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=T
 cli.add_typer(keys_cli, name="keys")
 
 
+class LogFormat(StrEnum):
+    auto = "auto"
+    json = "json"
+    text = "text"
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: ECONFACTS_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: ECONFACTS_PORT or 8000.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Default: ECONFACTS_WORKERS or 1.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes. Default: ECONFACTS_WORKERS, else the CPU count when "
+            "ECONFACTS_ENVIRONMENT=production and 1 otherwise.",
+        ),
+    ] = None,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            help="json, text, or auto (text at a terminal, JSON otherwise). "
+            "Default: ECONFACTS_LOG_FORMAT or auto."
+        ),
+    ] = None,
 ) -> None:
-    """Serve the API with uvicorn."""
+    """Serve the API with uvicorn, in one process or several workers on one port."""
     import uvicorn
+
+    from app.observability import log_format as resolve_log_format
+    from app.observability import uvicorn_log_config
 
     settings = get_settings()
     problems = settings.production_problems()
     if problems:
         typer.echo("refusing to start in production: " + "; ".join(problems), err=True)
         raise typer.Exit(1)
+    fmt = resolve_log_format(log_format.value if log_format else settings.log_format)
+    os.environ["ECONFACTS_LOG_FORMAT"] = fmt  # the app and every worker log alike
+    host = host or settings.host
+    port = settings.port if port is None else port
+    count = workers or settings.worker_count()
+    taken = _cannot_listen(host, port)
+    if taken:
+        typer.echo(taken, err=True)
+        raise typer.Exit(EXIT_CANNOT_LISTEN)
+    if count > 1:
+        _multiprocess_metrics()
     uvicorn.run(
         "app.asgi:app",
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.workers,
+        host=host,
+        port=port,
+        workers=count,
         log_level=settings.log_level,
+        log_config=uvicorn_log_config(fmt, settings.log_level),
         proxy_headers=True,
         timeout_keep_alive=settings.keep_alive_s,
-        access_log=False,  # the app writes its own JSON access line, with the request id
+        access_log=False,  # the app writes its own access line, with the request id
         timeout_graceful_shutdown=30,  # on SIGTERM, let requests in flight finish
     )
+
+
+EXIT_CANNOT_LISTEN = 1
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (taken, not ours...), or None if it can.
+
+    Tried the way uvicorn binds (SO_REUSEADDR), then released for uvicorn to take.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"error: cannot listen on {host}:{port}: the port is already in use "
+                    "(another econfacts serve, or another program, is listening there). "
+                    f"Stop it, or choose another port: econfacts serve --port {port + 1}"
+                )
+            if exc.errno == errno.EACCES:
+                return (
+                    f"error: cannot listen on {host}:{port}: permission denied (ports below "
+                    f"1024 need privileges). Choose another port: econfacts serve --port 8000"
+                )
+            return (
+                f"error: cannot listen on {host}:{port}: {exc.strerror or exc}. "
+                "Check --host, or choose another port with --port."
+            )
+    return None
+
+
+def _multiprocess_metrics() -> None:
+    """Several workers: prometheus-client's multiprocess mode, in a folder emptied now (what
+    an earlier run left there would be counted again). The workers inherit the variable."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        return
+    made = tempfile.mkdtemp(prefix="econfacts-metrics-")
+    atexit.register(shutil.rmtree, made, True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
 
 
 @db_cli.command("upgrade")

@@ -3,6 +3,7 @@
 The defaults give a working single-machine service: a SQLite file under ./var/.
 """
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -21,7 +22,12 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    workers: int = Field(1, ge=1)
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="Worker processes of `econfacts serve`; default: the CPU count in "
+        "production, 1 otherwise (see worker_count).",
+    )
     worker_threads: int = Field(
         8,
         ge=1,
@@ -35,6 +41,19 @@ class Settings(BaseSettings):
         "close idle connections and never send a request on one the server just closed.",
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="json: one JSON object per line; text: lines for people; auto: text when "
+        "the log stream (stderr) is a terminal, JSON otherwise.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="redis://host:port/db: rate limits shared by every worker and replica "
+        "using it (app/limits.py); unset: each process limits on its own.",
+    )
+    redis_prefix: str = Field(
+        "econfacts:", description="Prefix of the Redis keys (several services on one Redis)."
+    )
     cors_origins: list[str] = ["*"]
     page_size_default: int = Field(50, ge=1)
     page_size_max: int = Field(500, ge=1)
@@ -83,6 +102,14 @@ class Settings(BaseSettings):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
 
+    def worker_count(self) -> int:
+        """`workers` if set, else every CPU in production and one process elsewhere."""
+        if self.workers is not None:
+            return self.workers
+        if self.environment == "production":
+            return available_cpus()
+        return 1
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -104,6 +131,14 @@ class Settings(BaseSettings):
         if self.cursor_secret == DEFAULT_CURSOR_SECRET:
             problems.append("ECONFACTS_CURSOR_SECRET is the development default")
         return problems
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (a container's cpuset, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @lru_cache

@@ -125,10 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.write_gate = WriteGate(timeout_s=30)
-    app.state.rate_limiter = RateLimiter(
-        per_address=settings.rate_limit_per_address, per_key=settings.rate_limit_per_key
-    )
-    configure_logging("debug" if settings.debug else settings.log_level)
+    app.state.rate_limiter = RateLimiter.from_settings(settings)
+    configure_logging("debug" if settings.debug else settings.log_level, settings.log_format)
 
     install_error_handlers(app)
     app.add_middleware(
@@ -177,7 +175,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=["meta"],
         summary="Prometheus metrics",
         description="Requests by route and status, a latency histogram, 5xx errors and the "
-        "database pool, in the Prometheus text format (per process).",
+        "database pool, in the Prometheus text format. With several workers, the sum over all "
+        "workers of this server (prometheus-client multiprocess mode); scrape each replica "
+        "separately.",
         responses={200: {"content": {"text/plain": {"example": "econfacts_requests_total 1"}}}},
     )
     def get_metrics() -> PlainTextResponse:

@@ -3,13 +3,23 @@
 Every request gets an id (the client's `X-Request-ID` if it is a sane token,
 otherwise a new one), echoed in the response and present on every log line of
 that request. Access lines record method, route, status and duration; never
-headers, bodies or keys. Metrics are per process (run one scrape target per
-worker, or one worker per container).
+headers, bodies or keys. Lines are JSON objects, or plain lines for people when the
+log stream is a terminal (ECONFACTS_LOG_FORMAT=auto|json|text).
+
+Metrics: one process, an in-memory registry. Several workers (`econfacts serve
+--workers N`): prometheus-client's multiprocess mode, switched on by the environment
+variable PROMETHEUS_MULTIPROC_DIR, which `econfacts serve` sets to a fresh folder
+before the workers start. Each worker then writes its samples to memory-mapped files
+there, and whichever worker answers /metrics adds up every worker's files, so a
+scrape shows the whole server, not one worker's share.
 """
 
+import atexit
+import contextlib
 import logging
 import os
 import re
+import sys
 import time
 from contextvars import ContextVar
 from typing import Any
@@ -30,16 +40,81 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str) -> None:
-    """JSON lines on stderr, each with the request id of the request that wrote it."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        JsonFormatter(
-            "{asctime}{levelname}{name}{message}{request_id}",
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_JSON_ANSI = re.compile(r"\\u001b\[[0-9;]*[A-Za-z]")
+_ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "client")
+
+
+class JsonLines(JsonFormatter):
+    """One JSON object per line: time, level, logger, message, request id, process id and
+    the record's extra fields. No terminal colour codes: uvicorn's `color_message` is
+    dropped, and any escape sequence left in a message is removed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "{asctime}{levelname}{name}{message}{request_id}{process}",
             style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            rename_fields={
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "process": "pid",
+            },
         )
-    )
+
+    def add_fields(
+        self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_record, record, message_dict)
+        log_record.pop("color_message", None)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _JSON_ANSI.sub("", super().format(record))
+
+
+class TextLines(logging.Formatter):
+    """Lines for people at a terminal: `14:02:25 INFO  econfacts.access  GET /v1/facts 200
+    12.3 ms  [request id]`."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s  %(message)s", "%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == "uvicorn.error":  # uvicorn's general logger, errors or not
+            record.name = "uvicorn"
+        text = super().format(record)
+        if all(hasattr(record, name) for name in _ACCESS_FIELDS):
+            method, path, status, ms, client = (getattr(record, n) for n in _ACCESS_FIELDS)
+            text = (
+                f"{self.formatTime(record, self.datefmt)} {record.levelname:<7} {record.name}  "
+                f"{method} {path} {status} {ms} ms  {client}"
+            )
+        rid = getattr(record, "request_id", "-")
+        if rid != "-":
+            text += f"  [{rid}]"
+        return _ANSI.sub("", text)
+
+
+def log_format(requested: str | None = None) -> str:
+    """`json` or `text`: as requested (argument, else ECONFACTS_LOG_FORMAT), and for `auto`
+    text when stderr, where the logs go, is a terminal."""
+    chosen = (requested or os.environ.get("ECONFACTS_LOG_FORMAT") or "auto").lower()
+    if chosen in ("json", "text"):
+        return chosen
+    try:
+        return "text" if sys.stderr.isatty() else "json"
+    except (AttributeError, ValueError):
+        return "json"
+
+
+def make_formatter(kind: str = "json") -> logging.Formatter:
+    return TextLines() if log_format(kind) == "text" else JsonLines()
+
+
+def configure_logging(level: str, fmt: str | None = None) -> None:
+    """Log lines on stderr (JSON, or text at a terminal), each with its request id."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(make_formatter(log_format(fmt)))
     handler.addFilter(_RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -51,11 +126,42 @@ def configure_logging(level: str) -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+def uvicorn_log_config(fmt: str, level: str) -> dict[str, Any]:
+    """uvicorn's logging, in our format from the first line (the supervisor's lines, and a
+    worker's before the app sets up its own logging)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "app.observability._RequestIdFilter"}},
+        "formatters": {"lines": {"()": "app.observability.make_formatter", "kind": fmt}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "lines",
+                "filters": ["request_id"],
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "loggers": {
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": [], "propagate": False},
+        },
+    }
+
+
+def multiprocess_dir() -> str | None:
+    """The folder of prometheus-client's multiprocess mode, if it is on."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
 class Metrics:
     """The service's Prometheus metrics, in a registry of their own."""
 
     def __init__(self, engine: Any) -> None:
         self.registry = CollectorRegistry()
+        self.multiprocess = multiprocess_dir()
         self._children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
         self.requests = Counter(
             "econfacts_requests_total",
@@ -77,12 +183,32 @@ class Metrics:
             registry=self.registry,
         )
         pool = engine.pool
-        checked_out = Gauge(
-            "econfacts_db_pool_checked_out", "Database connections in use.", registry=self.registry
+        self._pool_checked_out = lambda: float(getattr(pool, "checkedout", lambda: 0)())
+        self._pool_size = lambda: float(getattr(pool, "size", lambda: 0)())
+        # Several workers: each keeps its gauges in its files, and a scrape sums the live ones.
+        self.checked_out = Gauge(
+            "econfacts_db_pool_checked_out",
+            "Database connections in use (all workers).",
+            registry=self.registry,
+            multiprocess_mode="livesum",
         )
-        checked_out.set_function(lambda: float(getattr(pool, "checkedout", lambda: 0)()))
-        size = Gauge("econfacts_db_pool_size", "Database pool size.", registry=self.registry)
-        size.set_function(lambda: float(getattr(pool, "size", lambda: 0)()))
+        self.size = Gauge(
+            "econfacts_db_pool_size",
+            "Database pool size (all workers).",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        if self.multiprocess:
+            self._update_pool()
+            # A worker that exits takes its gauges with it (counters stay counted).
+            atexit.register(_mark_dead, os.getpid())
+        else:
+            self.checked_out.set_function(self._pool_checked_out)
+            self.size.set_function(self._pool_size)
+
+    def _update_pool(self) -> None:
+        self.checked_out.set(self._pool_checked_out())
+        self.size.set(self._pool_size())
 
     def record(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request (label children memoized: routes are templates)."""
@@ -100,9 +226,25 @@ class Metrics:
         latency.observe(seconds)
         if errors is not None:
             errors.inc()
+        if self.multiprocess:
+            self._update_pool()
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        self._update_pool()
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.multiprocess)
+        return generate_latest(registry)
+
+
+def _mark_dead(pid: int) -> None:
+    from prometheus_client.multiprocess import mark_process_dead
+
+    with contextlib.suppress(OSError):
+        mark_process_dead(pid)
 
 
 def route_template(scope: Scope) -> str:

@@ -131,7 +131,7 @@ def free_port() -> int:
 class Server:
     """`econfacts serve` (as in production) in its own process; its output goes to a log file."""
 
-    def __init__(self, database_url: str, log_file: Path) -> None:
+    def __init__(self, database_url: str, log_file: Path, workers: int = 1) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_file = log_file
@@ -146,7 +146,14 @@ class Server:
         }
         self.output = log_file.open("wb")
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "econfacts"), "serve", "--port", str(self.port)],
+            [
+                str(Path(sys.executable).parent / "econfacts"),
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
             cwd=ROOT,
             env=env,
             stdout=self.output,
@@ -569,10 +576,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--database-url", help="default: a new SQLite file in a temporary folder")
     parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes of `econfacts serve`"
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the temporary folder (database and log)"
     )
     args = parser.parse_args(argv)
-    if args.writers < 1 or args.readers < 0 or args.seconds <= 0:
+    if args.writers < 1 or args.readers < 0 or args.seconds <= 0 or args.workers < 1:
         parser.error("need at least one writer, no negative readers, and positive seconds")
 
     workdir = Path(tempfile.mkdtemp(prefix="econfacts-load-"))
@@ -581,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log(f"preparing {url}")
         key = prepare_database(url)
-        server = Server(url, workdir / "server.log")
+        server = Server(url, workdir / "server.log", workers=args.workers)
         if not server.wait_ready():
             log(f"the server did not start:\n{server.log_tail()}")
             return 2
@@ -606,6 +616,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = {
             "database": url.split(":", 1)[0],
             "client": "asyncio",
+            "server_workers": args.workers,
             "writers": args.writers,
             "readers": args.readers,
             "seconds": round(elapsed, 2),

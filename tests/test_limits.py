@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import LiveServer, create_api_key, make_settings
+from conftest import LiveServer, create_api_key, make_settings, seeded_copy
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -53,6 +53,36 @@ def assert_problem(
     if code is not None:
         assert body.get("code") == code, body
     return body
+
+
+@pytest.fixture(scope="module")
+def shared_db_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One seeded database for the module's real servers (their tests write nothing that
+    another reads)."""
+    db = seeded_copy(backend, tmp_path_factory.mktemp("limits"), tmp_path_factory)
+    yield db.url
+    db.drop()
+
+
+@pytest.fixture(scope="module")
+def shared_key(shared_db_url: str) -> str:
+    return create_api_key(shared_db_url, "limits-desk", "write")
+
+
+@pytest.fixture(scope="module")
+def default_server(shared_db_url: str) -> Iterator[LiveServer]:
+    """A real server with the default limits."""
+    server = LiveServer(shared_db_url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def small_body_server(shared_db_url: str) -> Iterator[LiveServer]:
+    """A real server that takes bodies of at most SMALL_LIMIT bytes."""
+    server = LiveServer(shared_db_url, ECONFACTS_MAX_BODY_BYTES=str(SMALL_LIMIT))
+    yield server
+    server.stop()
 
 
 def entity_body(name: str, padding: int = 0) -> bytes:
@@ -124,20 +154,17 @@ def test_default_limit_refuses_a_two_megabyte_article(writer_api: TestClient) ->
 
 
 def test_huge_content_length_is_refused_before_the_body_is_sent(
-    fresh_db_url: str, write_key: str
+    default_server: LiveServer, shared_key: str
 ) -> None:
     """A client announcing 1 TB gets its 413 at once: the server does not wait for it."""
-    server = LiveServer(fresh_db_url)
-    try:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-            sock.sendall(
-                b"POST /v1/entities HTTP/1.1\r\nHost: test\r\n"
-                b"Authorization: Bearer " + write_key.encode() + b"\r\n"
-                b"Content-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n{"
-            )
-            head = sock.recv(65536)
-    finally:
-        server.stop()
+    server, write_key = default_server, shared_key
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /v1/entities HTTP/1.1\r\nHost: test\r\n"
+            b"Authorization: Bearer " + write_key.encode() + b"\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n{"
+        )
+        head = sock.recv(65536)
     assert head.startswith(b"HTTP/1.1 413"), head[:200]
     assert PROBLEM.encode() in head
 
@@ -151,38 +178,37 @@ def chunks(*parts: bytes, pause: float = 0.0) -> Iterator[bytes]:
             time.sleep(pause)
 
 
-def test_streamed_body_over_the_limit_is_413(fresh_db_url: str, write_key: str) -> None:
+def test_streamed_body_over_the_limit_is_413(
+    small_body_server: LiveServer, shared_key: str
+) -> None:
     """Without Content-Length (chunked transfer encoding) the size is counted as it arrives."""
-    server = LiveServer(fresh_db_url, ECONFACTS_MAX_BODY_BYTES=str(SMALL_LIMIT))
+    server, write_key = small_body_server, shared_key
     headers = {"Authorization": f"Bearer {write_key}", "Content-Type": "application/json"}
-    try:
-        with httpx.Client(base_url=server.base_url, timeout=ANSWER_TIMEOUT) as http:
-            junk = http.post("/v1/entities", content=chunks(*[b"x" * 300] * 10), headers=headers)
-            small = http.post(
-                "/v1/entities", content=chunks(entity_body("Small Streamed")), headers=headers
-            )
-    finally:
-        server.stop()
+    with httpx.Client(base_url=server.base_url, timeout=ANSWER_TIMEOUT) as http:
+        junk = http.post("/v1/entities", content=chunks(*[b"x" * 300] * 10), headers=headers)
+        small = http.post(
+            "/v1/entities", content=chunks(entity_body("Small Streamed")), headers=headers
+        )
     assert junk.request.headers.get("transfer-encoding") == "chunked"
     assert "content-length" not in junk.request.headers
     assert_problem(junk, 413, "body_too_large")
     assert small.status_code == 201, small.text
 
 
-def test_refused_streamed_body_writes_nothing(fresh_db_url: str, write_key: str) -> None:
-    """A body refused with 413 must not have been acted on. Here the first chunks are a complete,
-    valid create and the rest is trailing JSON whitespace: the client is told 413, so the entity must
-    not exist (else a retry duplicates it, or the client believes a write failed that did not)."""
-    server = LiveServer(fresh_db_url, ECONFACTS_MAX_BODY_BYTES=str(SMALL_LIMIT))
+def test_refused_streamed_body_writes_nothing(
+    small_body_server: LiveServer, shared_key: str
+) -> None:
+    """A body refused with 413 must not have been acted on. Here the first chunks are a
+    complete, valid create and the rest is trailing JSON whitespace: the client is told 413,
+    so the entity must not exist (else a retry duplicates it, or the client believes a write
+    failed that did not)."""
+    server, write_key = small_body_server, shared_key
     headers = {"Authorization": f"Bearer {write_key}", "Content-Type": "application/json"}
     body = chunks(b'{"kind": "organization", "name": "Padded Org"}', *[b" " * 300] * 10, pause=0.2)
-    try:
-        with httpx.Client(base_url=server.base_url, timeout=ANSWER_TIMEOUT) as http:
-            refused = http.post("/v1/entities", content=body, headers=headers)
-            after = http.get("/v1/entities/padded-org")
-            changes = http.get("/v1/changes", params={"limit": 500, "resource": "entity"})
-    finally:
-        server.stop()
+    with httpx.Client(base_url=server.base_url, timeout=ANSWER_TIMEOUT) as http:
+        refused = http.post("/v1/entities", content=body, headers=headers)
+        after = http.get("/v1/entities/padded-org")
+        changes = http.get("/v1/changes", params={"limit": 500, "resource": "entity"})
     assert_problem(refused, 413, "body_too_large")
     assert after.status_code == 404, f"a refused (413) request created {after.text}"
     assert all(c["id"] != "padded-org" for c in changes.json()["items"])
@@ -264,33 +290,27 @@ PATHOLOGICAL_Q = [
 ]
 
 
-def test_pathological_search_text_answers_promptly(
-    fresh_db_url: str,
-) -> None:
+def test_pathological_search_text_answers_promptly(default_server: LiveServer) -> None:
     """Every hostile `q` (LIKE wildcards, escapes, regex and full-text syntax, SQL, the most
     words and characters allowed) is answered within the timeout: 200, or a 400 problem."""
-    server = LiveServer(fresh_db_url)
+    server = default_server
     failures = []
-    try:
-        with httpx.Client(base_url=server.base_url, timeout=ANSWER_TIMEOUT) as http:
-            for path, name in SEARCHES:
-                for text in PATHOLOGICAL_Q:
-                    assert len(text) <= 200
-                    try:
-                        response = http.get(path, params={name: text})
-                    except httpx.TimeoutException:
-                        failures.append(f"{path}?{name}={text[:40]!r}: no answer in 10 s")
-                        continue
-                    if response.status_code != 200 and not (
-                        response.status_code == 400
-                        and response.headers["content-type"].startswith(PROBLEM)
-                    ):
-                        failures.append(
-                            f"{path}?{name}={text[:40]!r}: {response.status_code} "
-                            f"{response.text[:200]}"
-                        )
-    finally:
-        server.stop()
+    with httpx.Client(base_url=server.base_url, timeout=ANSWER_TIMEOUT) as http:
+        for path, name in SEARCHES:
+            for text in PATHOLOGICAL_Q:
+                assert len(text) <= 200
+                try:
+                    response = http.get(path, params={name: text})
+                except httpx.TimeoutException:
+                    failures.append(f"{path}?{name}={text[:40]!r}: no answer in 10 s")
+                    continue
+                if response.status_code != 200 and not (
+                    response.status_code == 400
+                    and response.headers["content-type"].startswith(PROBLEM)
+                ):
+                    failures.append(
+                        f"{path}?{name}={text[:40]!r}: {response.status_code} {response.text[:200]}"
+                    )
     assert not failures, "\n".join(failures)
 
 

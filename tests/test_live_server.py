@@ -1,11 +1,13 @@
 """The real thing: uvicorn in its own process, on a real port, answering httpx over TCP."""
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
-from conftest import LiveServer
+from conftest import LiveServer, seeded_copy
 
 SEED_FILE = Path(__file__).resolve().parent.parent / "app/seed/data/trend-4036385.yaml"
 SEED = yaml.safe_load(SEED_FILE.read_text(encoding="utf-8"))
@@ -13,6 +15,17 @@ PAIR_FACTS = {
     f["id"] for f in SEED["facts"] if {f["subject"], f.get("counterpart")} == {"AZE", "CHN"}
 }
 LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+@pytest.fixture(scope="module")
+def live_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server per backend for this module: its tests only read (conftest's
+    `live_server`, a server on a fresh database per test, is for tests that write)."""
+    db = seeded_copy(backend, tmp_path_factory.mktemp("live"), tmp_path_factory)
+    server = LiveServer(db.url)
+    yield server
+    server.stop()
+    db.drop()
 
 
 def test_live_server_serves_the_pair_query(live_server: LiveServer) -> None:

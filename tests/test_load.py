@@ -5,6 +5,8 @@ The figures are printed, never judged: only correctness is asserted.
 """
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -39,7 +41,8 @@ def run_load(*args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, An
 
 
 def test_short_load_run_is_correct(backend: str, empty_database_url: str) -> None:
-    args = ["--writers", "10", "--readers", "40", "--seconds", "8"]
+    # Two workers (`econfacts serve --workers 2`), as `make load WORKERS=2` runs.
+    args = ["--writers", "10", "--readers", "40", "--seconds", "8", "--workers", "2"]
     if backend != "sqlite":
         args += ["--database-url", empty_database_url]
     # On SQLite the script makes its own database in a temporary folder, as `make load` does.
@@ -65,6 +68,7 @@ def test_short_load_run_is_correct(backend: str, empty_database_url: str) -> Non
     assert summary["feed_changes_repeated"] == 0, problems
     assert summary["requests_without_answer"] == 0, problems
     assert summary["ok"] is True
+    assert summary["server_workers"] == 2
     assert result.returncode == 0, result.stderr[-4000:]
     # The run did what it says: writes, conflicts on the shared facts, reads, all checked.
     assert summary["creates"] > 0 and summary["updates"] > 0 and summary["reads"] > 0
@@ -95,3 +99,33 @@ def test_load_script_reports_failure_with_exit_code(tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode != 0
+
+
+def test_bench_without_wrk_says_how_to_get_it(tmp_path: Path) -> None:
+    """`make bench` (and bench/run.py itself) on a machine without wrk: a message that says
+    how to install it and exit 2, no traceback, nothing started."""
+    no_wrk = {**os.environ, "PATH": str(tmp_path)}  # an empty folder: no wrk on the PATH
+    make = shutil.which("make")
+    assert make is not None
+    made = subprocess.run(
+        [make, "-s", "-o", ".venv/.installed", "bench"],
+        cwd=ROOT,
+        env=no_wrk,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    direct = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py")],
+        cwd=ROOT,
+        env=no_wrk,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    for result in (made, direct):
+        assert result.returncode != 0
+        assert "wrk" in result.stderr
+        assert "apt-get install wrk" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert direct.returncode == 2
