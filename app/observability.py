@@ -96,9 +96,12 @@ class TextLines(logging.Formatter):
 
 
 def log_format(requested: str | None = None) -> str:
-    """`json` or `text`: as requested (argument, else ECONFACTS_LOG_FORMAT), and for `auto`
-    text when stderr, where the logs go, is a terminal."""
-    chosen = (requested or os.environ.get("ECONFACTS_LOG_FORMAT") or "auto").lower()
+    """`json` or `text`: as requested (argument, else ECONFACTS_LOG_FORMAT, which `econfacts
+    serve --log-format` sets for its workers), and for `auto` text when stderr, where the
+    logs go, is a terminal."""
+    if requested is None or requested.lower() == "auto":
+        requested = os.environ.get("ECONFACTS_LOG_FORMAT")
+    chosen = (requested or "auto").lower()
     if chosen in ("json", "text"):
         return chosen
     try:

@@ -3,7 +3,8 @@ with a write key, opens an ingested article, corrects a draft's comparator and m
 publishes it, rejects another with a reason, and adds a fact the extractor missed from words
 selected in the article (past characters outside the BMP, so UTF-16 offsets must become code
 points). Then the API must say exactly that: revisions, actors, reasons and the change feed.
-The review page is saved as docs/desk.png for the README.
+The review page is saved as test-artifacts/desk.png (git-ignored); docs/desk.png, in the
+README, is a copy of one taken here.
 
 The server is our own uvicorn process (conftest's LiveServer pattern) built by
 test_desk.desk_app, because app/main.py does not mount the desk yet.
@@ -22,7 +23,7 @@ from test_browser import ARTIFACTS, WAIT_SECONDS, browser  # noqa: F401  (the fi
 from test_desk import ARTICLE, MISSED
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT = ROOT / "docs" / "desk.png"
+SCREENSHOT = ARTIFACTS / "desk.png"
 
 
 class DeskServer(LiveServer):
@@ -107,11 +108,10 @@ def test_review_at_the_desk_in_a_browser(browser: Any, fresh_db_url: str) -> Non
             investment["id"],
         }
         # written whole, then renamed: parallel runs (one per backend) never leave half a file
+        ARTIFACTS.mkdir(exist_ok=True)
         partial = SCREENSHOT.with_name(f".desk-{os.getpid()}.png")
         assert browser.save_screenshot(str(partial))
         os.replace(partial, SCREENSHOT)
-        ARTIFACTS.mkdir(exist_ok=True)
-        assert browser.save_screenshot(str(ARTIFACTS / "desk.png"))
 
         # correct the turnover draft's comparator and modality (e, then Ctrl+Enter)
         turnover_card = card(turnover["id"])
