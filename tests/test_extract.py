@@ -995,3 +995,11 @@ def test_the_meeting_a_story_opens_with_is_on_its_day() -> None:
     )
     events = facts_of(text, FactKind.diplomatic_event, date(2023, 6, 22))
     assert [f.time.date if f.time else None for f in events] == ["2023-06-22", None]
+
+
+@pytest.mark.parametrize("verb", ["increasing", "raising", "doubling", "taking"])
+def test_a_goal_in_a_gerund_is_a_target(verb: str) -> None:
+    """'-e' verbs drop their e before -ing: 'increasing trade to $X' is a goal too."""
+    text = f"The talks covered {verb} trade between Georgia and Japan to $3 billion."
+    fact = only_fact(text, FactKind.trade_turnover, date(2024, 1, 8))
+    assert fact.modality.value == "target"

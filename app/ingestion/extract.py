@@ -1382,9 +1382,9 @@ def _complete(
 _TARGET = re.compile(
     r"\b(?:targets?|targeted|targeting|goal|aims?|aimed|aiming|objective|ambition|plans?|"
     r"planned|planning|intends?|intended|seeks?|seeking|agreed|pledged?|committed|vowed|"
-    r"determined|task|bid|priorit(?:y|ies)|(?:decided|intends|intend) to|(?:raise|increase|boost|bring|lift|"
-    r"expand|double|triple|take|grow|push|elevate|scale)(?:s|ing)?\b[^.;$€£¥]{0,60}?\b(?:up )?"
-    r"to)\b",
+    r"determined|task|bid|priorit(?:y|ies)|(?:decided|intends|intend) to|(?:rais|increas|doubl|"
+    r"tripl|tak|elevat|scal)(?:e|es|ing)\b[^.;$€£¥]{0,60}?\b(?:up )?to|(?:boost|bring|lift|"
+    r"expand|grow|push)(?:s|ing)?\b[^.;$€£¥]{0,60}?\b(?:up )?to)\b",
     re.I,
 )
 _FORECAST = re.compile(
