@@ -1003,3 +1003,13 @@ def test_a_goal_in_a_gerund_is_a_target(verb: str) -> None:
     text = f"The talks covered {verb} trade between Georgia and Japan to $3 billion."
     fact = only_fact(text, FactKind.trade_turnover, date(2024, 1, 8))
     assert fact.modality.value == "target"
+
+
+def test_according_to_him_is_the_last_speaker() -> None:
+    text = (
+        "Trade between Uzbekistan and Kyrgyzstan grew, Deputy Prime Minister Jamshid Khodjaev "
+        "said.\n\nAccording to him, Kyrgyz companies have invested about $120 million in "
+        "Uzbekistan since 2017."
+    )
+    fact = only_fact(text, FactKind.investment, date(2025, 5, 3))
+    assert fact.speaker is not None and fact.speaker.name == "Jamshid Khodjaev"

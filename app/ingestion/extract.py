@@ -433,6 +433,9 @@ class Speakers:
         said = said or re.search(rf"\b{_SAY}\s+{_PRONOUN_OR_ROLE}\b", fragment, re.I)
         said = said or re.match(rf"\s*{_PRONOUN_OR_ROLE}\s+(?:\w+\s+)?{_SAY}", fragment, re.I)
         said = said or re.match(r"\s*(?:He|She)\b", fragment)
+        said = said or re.search(
+            r"\b(?:according to|in the words of) (?:him|her)\b", fragment, re.I
+        )
         if said:
             role = re.search(
                 rf"\b(?:the|\w+['’]s) (?:[A-Z]\w+ )?({_ROLE_NOUN})", said.group(0), re.I
