@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck dockerlint pytest install migrate seed clean fuzz load bench
+.PHONY: run test lint typecheck dockerlint pytest install migrate seed clean fuzz load bench bench-ingest
 
 $(STAMP): pyproject.toml requirements-nlp.txt
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ bench: $(STAMP)
 	  echo "  Debian/Ubuntu: sudo apt-get install wrk    macOS: brew install wrk"; \
 	  exit 2; } >&2
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Ingestion: p50/p95 per article and peak RSS after 40 corpus articles (no wrk needed).
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest.py -n 40
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
