@@ -1002,15 +1002,6 @@ class Context:
 
 
 _INVEST = re.compile(r"\binvest(?:ed|s|ing|ment|ments)?\b", re.I)
-_TRADE = re.compile(r"\b(?:trade turnover|trade|turnover|exports?|imports?)\b", re.I)
-_GROWTH = re.compile(
-    r"\b(?:(?P<hedge>" + HEDGE_PATTERN + r")\s+)?(?P<what>doubled|tripled|quadrupled|"
-    r"(?:grew|grown|increased|rose|risen|jumped|surged|soared|went up|climbed|expanded|"
-    r"(?:a |an )?(?:\w+ )?(?:jump|growth|increase|rise) of) (?:by )?(?P<pct>\d+(?:\.\d+)?)"
-    r"\s?(?:percent|per cent|%)|"
-    r"(?:grew|increased|rose) (?P<fold>\d+(?:\.\d+)?)-fold)",
-    re.I,
-)
 _RISE = (
     r"(?:increas\w*|grew|grow\w*|rose|risen|rise|up|jump\w*|surg\w*|soar\w*|climb\w*|"
     r"expand\w*|gain\w*|boost\w*|went up|picked up)"
@@ -1042,20 +1033,20 @@ def growth_figures(body: str) -> list[Change]:
         before = body[max(0, m.start() - 40) : m.start()]
         after = body[m.end() : m.end() + 30]
         # "grew by an average of 18.5 per cent", "rose 12%", "a 13.4 per cent increase"
-        rising = re.search(rf"\b{_RISE}\b[^\d%]{{0,30}}$", before, re.I) or re.match(
-            rf"\s+(?:{_RISE}|growth|year[- ]on[- ]year)\b", after, re.I
+        rising = bool(
+            re.search(rf"\b{_RISE}\b[^\d%]{{0,30}}$", before, re.I)
+            or re.match(rf"\s+(?:{_RISE}|growth|year[- ]on[- ]year)\b", after, re.I)
+            or re.search(
+                r"\b(?:a|an|the)\s+(?:\w+\s+)?(?:increase|growth|rise|jump)\s+of\s*$", before, re.I
+            )
         )
-        falling = re.search(rf"\b{_FALL}\b[^\d%]{{0,30}}$", before, re.I) or re.match(
-            rf"\s+(?:{_FALL}|decrease|drop)\b", after, re.I
+        falling = bool(
+            re.search(rf"\b{_FALL}\b[^\d%]{{0,30}}$", before, re.I)
+            or re.match(rf"\s+(?:{_FALL}|decrease|drop)\b", after, re.I)
+            or re.search(
+                r"\b(?:a|an|the)\s+(?:\w+\s+)?(?:decrease|decline|drop|fall)\s+of\s*$", before, re.I
+            )
         )
-        if re.search(
-            r"\b(?:a|an|the)\s+(?:\w+\s+)?(?:increase|growth|rise|jump)\s+of\s*$", before, re.I
-        ):
-            rising = True  # type: ignore[assignment]
-        if re.search(
-            r"\b(?:a|an|the)\s+(?:\w+\s+)?(?:decrease|decline|drop|fall)\s+of\s*$", before, re.I
-        ):
-            falling = True  # type: ignore[assignment]
         if not (rising or falling) or re.search(r"\bto\s*$", before, re.I):
             continue
         value = Decimal(m.group("num").replace(",", "."))
@@ -1721,7 +1712,8 @@ def facts_in(
     if signing and _AGREEMENT_WORDS.search(body):
         docs = _DOCS.search(body)
         count = number_from_words(docs.group("count")) if docs else None
-        what = docs.group("what") if docs else _AGREEMENT_WORDS.search(body).group(0)  # type: ignore[union-attr]
+        named = _AGREEMENT_WORDS.search(body)
+        what = docs.group("what") if docs else (named.group(0) if named else "agreement")
         agreement_count: QuantityCandidate | None = None
         if count is not None and docs is not None:
             hedge = docs.group("hedge")
