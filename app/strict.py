@@ -14,11 +14,9 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-class Strict(BaseModel):
-    """A typo, an `id` or a `status` in a body is a 422 naming it, never silently ignored;
-    a NUL character (which PostgreSQL cannot store and SQLite truncates at) likewise."""
-
-    model_config = ConfigDict(extra="forbid")
+class NoNul(BaseModel):
+    """A NUL character (which PostgreSQL cannot store and SQLite truncates at) in any field
+    is a 422 naming it, never a database error."""
 
     @field_validator("*", mode="after")
     @classmethod
@@ -26,6 +24,13 @@ class Strict(BaseModel):
         if _has_nul(value):
             raise ValueError("a NUL character is not allowed")
         return value
+
+
+class Strict(NoNul):
+    """A typo, an `id` or a `status` in a body is a 422 naming it, never silently ignored;
+    a NUL character likewise."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def not_null(*names: str, examples: list[Any] | None = None) -> Callable[[dict[str, Any]], None]:

@@ -216,7 +216,9 @@ class Revision(BaseModel, Generic[T]):
 
 
 STATUS_AFTER = {
-    Action.retract: ("retracted", {"published", "draft"}),
+    # Only a published record is retracted: a draft is rejected instead, so it stays
+    # editorial material and never becomes readable by everyone as "retracted".
+    Action.retract: ("retracted", {"published"}),
     Action.publish: ("published", {"draft"}),
     Action.reject: ("rejected", {"draft"}),
 }
@@ -233,7 +235,10 @@ def change_status(
         raise ProblemError(
             409,
             f"{resource} '{getattr(current, 'id', '')}' is {status}; it cannot be "
-            f"{new_status} (only a {' or '.join(sorted(allowed_from))} one can).",
+            f"{new_status} (only a {' or '.join(sorted(allowed_from))} one can)."
+            + (
+                " Reject a draft instead." if action is Action.retract and status == "draft" else ""
+            ),
             code="invalid_state",
         )
     record = next_revision(

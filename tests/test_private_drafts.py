@@ -177,6 +177,22 @@ def test_a_published_former_draft_shows_only_its_public_revisions(newsroom: News
     assert [r["number"] for r in full] == [1, 2]
 
 
+def test_a_draft_cannot_be_retracted_into_public_view(newsroom: Newsroom) -> None:
+    """Retracted records are public, so a draft is rejected, never retracted: the retract
+    is a 409 that says so, and the draft stays invisible to anonymous callers."""
+    client, draft = newsroom.client, newsroom.drafts[0]
+    path = f"/v1/facts/{draft}"
+    response = client.post(
+        f"{path}/retract",
+        json={"reason": "Not reviewed."},
+        headers={**newsroom.write, "If-Match": _etag(client, path, newsroom.write)},
+    )
+    assert response.status_code == 409, response.text
+    assert "Reject a draft instead" in response.json()["detail"]
+    assert client.get(path).status_code == 404
+    assert client.get(path, headers=newsroom.write).json()["status"] == "draft"
+
+
 def test_facets_count_drafts_only_for_writers(newsroom: Newsroom) -> None:
     def total(headers: dict[str, str]) -> int:
         response = newsroom.client.get(

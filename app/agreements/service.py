@@ -75,14 +75,6 @@ def get_agreement_row(
     )
 
 
-def get_agreement(
-    session: Session, *, agreement_id: str, as_of: datetime | None = None
-) -> AgreementPublic:
-    return render_agreements(
-        session, [get_agreement_row(session, agreement_id=agreement_id, as_of=as_of)]
-    )[0]
-
-
 def _as_fact(body: AgreementCreate) -> FactCreate:
     quantity = None
     if body.documents is not None:

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -36,6 +36,7 @@ from app.quotes.schemas import QuoteCreate, QuotePublic, QuoteUpdate
 from app.quotes.service import copy_mentions, create_quote, render_quotes, update_quote
 from app.relations.schemas import DIRECTED, INDICATORS
 from app.sources.models import Source
+from app.strict import NoNul
 from app.versioning import Action, change_status, visible_at
 
 SESSION_HOURS = 8
@@ -341,7 +342,7 @@ def conflicts_for(session: Session, fact: Fact) -> list[FactPublic]:
 # --- what the editor sends ----------------------------------------------------------------
 
 
-class Seen(BaseModel):
+class Seen(NoNul):
     """Every action says which revision the editor was looking at: a record changed since
     is a 412 (reload), as with If-Match in the API."""
 
@@ -361,7 +362,7 @@ class RejectIn(Seen):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class FactFields(BaseModel):
+class FactFields(NoNul):
     """A fact as the desk's form holds it: flat strings, figures as an editor types them."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -400,7 +401,7 @@ class FactEditIn(Seen):
     fields: FactFields
 
 
-class FactAddIn(BaseModel):
+class FactAddIn(NoNul):
     model_config = ConfigDict(extra="forbid")
 
     source_id: str
@@ -410,7 +411,7 @@ class FactAddIn(BaseModel):
     reason: str | None = Field(None, max_length=2000)
 
 
-class QuoteFields(BaseModel):
+class QuoteFields(NoNul):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     speaker: str = Field(min_length=1)
@@ -427,7 +428,7 @@ class QuoteEditIn(Seen):
     fields: QuoteFields
 
 
-class QuoteAddIn(BaseModel):
+class QuoteAddIn(NoNul):
     model_config = ConfigDict(extra="forbid")
 
     source_id: str
@@ -502,7 +503,7 @@ def fact_input(fields: FactFields, source: Source) -> dict[str, Any]:
     agreement = None
     if fields.kind is FactKind.agreement:
         documents = fields.agreement_documents
-        if documents and not documents.isdigit():
+        if documents and not documents.isdecimal():
             raise bad_body("fields.agreement_documents", "a whole number")
         agreement = {
             "title": fields.agreement_title or fields.statement,

@@ -213,10 +213,6 @@ def get_fact_row(
     return fact
 
 
-def get_fact(session: Session, *, fact_id: str, as_of: datetime | None = None) -> FactPublic:
-    return render_facts(session, [get_fact_row(session, fact_id=fact_id, as_of=as_of)])[0]
-
-
 def _time(fact: Any) -> dict[str, Any] | None:
     """FactTime's fields: a date ("in 2019") or a period ("since 1995")."""
     if fact.time_type is None or fact.time_start is None or fact.time_end is None:

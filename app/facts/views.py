@@ -186,11 +186,11 @@ def status_routes(router: APIRouter, view: FactView, *, retract: str = "") -> No
         view,
         Action.retract,
         summary=f"Retract {_a(noun)}",
-        description=f"Withdraw a published or draft {noun}. Body: `reason` (required, 1 to "
+        description=f"Withdraw a published {noun}. Body: `reason` (required, 1 to "
         "2000 characters), kept with the new revision. It leaves default lists but stays "
         f"readable by id, in its revisions and in `as_of` reads of the time before.{retract} "
-        "Needs `If-Match` with its ETag (428 without, 412 if stale); 409 if it is already "
-        "retracted or was rejected.",
+        "Needs `If-Match` with its ETag (428 without, 412 if stale); 409 if it is a draft "
+        "(reject a draft instead: drafts stay private), already retracted or rejected.",
     )
     status_route(
         router,

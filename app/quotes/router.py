@@ -175,8 +175,8 @@ def _status_route(action: Action, summary: str, description: str) -> None:
 _status_route(
     Action.retract,
     "Retract a quote",
-    "Withdraw a quote; `reason` is required. It stays readable by id and in its history. "
-    "Needs `If-Match`.",
+    "Withdraw a published quote; `reason` is required. It stays readable by id and in its "
+    "history. A draft is rejected instead (409 here). Needs `If-Match`.",
 )
 _status_route(
     Action.publish,

@@ -20,16 +20,19 @@ def series_chart(points: list[Point], title: str) -> str:
         return ""
     start = min(p.first_day for p in points)
     end = max(p.last_day for p in points)
-    top = max((p.high or p.value) for p in points) * 1.15 or 1.0
+    # Zero is always in view, above or below: a fall is a negative percent.
+    values = [v for p in points for v in (p.value, p.low, p.high) if v is not None]
+    top = max(0.0, *values) * 1.15
+    bottom = min(0.0, *values) * 1.15
+    span = (top - bottom) or 1.0
 
     def y(value: float) -> float:
-        return HEIGHT - PAD - value / top * (HEIGHT - 2 * PAD)
+        return HEIGHT - PAD - (value - bottom) / span * (HEIGHT - 2 * PAD)
 
     parts = [
         f'<svg class="chart" role="img" aria-label="{escape(title)}" width="{WIDTH}" '
         f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">',
-        f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" '
-        'stroke="#bbb"/>',
+        f'<line x1="{PAD}" y1="{y(0):.1f}" x2="{WIDTH - PAD}" y2="{y(0):.1f}" stroke="#bbb"/>',
         f'<text x="{PAD}" y="{HEIGHT - 4}">{start.year}</text>',
         f'<text x="{WIDTH - PAD}" y="{HEIGHT - 4}" text-anchor="end">{end.year}</text>',
     ]
@@ -41,7 +44,7 @@ def series_chart(points: list[Point], title: str) -> str:
             f'y2="{y(p.value):.1f}" stroke="#4a7bd0" stroke-width="4"><title>'
             f"{escape(p.text or p.exact)} ({escape(p.label)})</title></line>"
         )
-        low = y(p.low) if p.low is not None else HEIGHT - PAD
+        low = y(p.low) if p.low is not None else y(bottom)
         high = y(p.high) if p.high is not None else PAD
         parts.append(
             f'<line x1="{mid:.1f}" y1="{low:.1f}" x2="{mid:.1f}" y2="{high:.1f}" '
