@@ -82,7 +82,19 @@ def test_review_at_the_desk_in_a_browser(browser: Any, fresh_db_url: str) -> Non
             )
 
         def reloaded(old: Any) -> None:
-            wait.until(ec.staleness_of(old))
+            """The page was replaced. Chromium reports a node of the old document either as
+            stale or as 'Node ... does not belong to the document' (a plain WebDriverException,
+            which selenium's staleness_of does not catch): both mean it is gone."""
+            from selenium.common.exceptions import WebDriverException
+
+            def gone(_: Any) -> bool:
+                try:
+                    old.is_enabled()
+                except WebDriverException:
+                    return True
+                return False
+
+            wait.until(gone)
             wait.until(ec.presence_of_element_located((By.ID, "article")))
 
         # sign in: the desk sends us to the form; the key goes in the body, never the URL
