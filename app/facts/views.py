@@ -117,6 +117,39 @@ _NOTE_EXAMPLES: dict[Action, dict[str, Any]] = {
 }
 
 
+Apply = Callable[[str, str | None, str, Session, str | None], JSONResponse]
+"""(record id, reason, caller's key name, session, If-Match) -> the written revision."""
+
+
+def status_endpoint(action: Action, record_id: Any, apply: Apply) -> Callable[..., JSONResponse]:
+    """The endpoint of one status action, for any resource (facts in their views, quotes):
+    publish takes an optional note, retract and reject a required reason. `record_id` is the
+    annotated type of the path parameter."""
+    if action is Action.publish:
+
+        def publish(
+            ident: record_id,
+            caller: WriterDep,
+            session: WriteSessionDep,
+            body: Annotated[PublishIn, Body(openapi_examples=_NOTE_EXAMPLES[action])] = NO_NOTE,
+            if_match: IfMatch = None,
+        ) -> JSONResponse:
+            return apply(ident, body.reason, caller.name, session, if_match)
+
+        return publish
+
+    def with_reason(
+        ident: record_id,
+        caller: WriterDep,
+        session: WriteSessionDep,
+        body: Annotated[ReasonIn, Body(openapi_examples=_NOTE_EXAMPLES[action])],
+        if_match: IfMatch = None,
+    ) -> JSONResponse:
+        return apply(ident, body.reason, caller.name, session, if_match)
+
+    return with_reason
+
+
 def status_route(
     router: APIRouter, view: FactView, action: Action, *, summary: str, description: str
 ) -> None:
@@ -139,35 +172,9 @@ def status_route(
         )
         return view.answer(session, fact)
 
-    endpoint: Callable[..., JSONResponse]
-    if action is Action.publish:
-
-        def publish(
-            ident: record_id,
-            caller: WriterDep,
-            session: WriteSessionDep,
-            body: Annotated[PublishIn, Body(openapi_examples=_NOTE_EXAMPLES[action])] = NO_NOTE,
-            if_match: IfMatch = None,
-        ) -> JSONResponse:
-            return apply(ident, body.reason, caller.name, session, if_match)
-
-        endpoint = publish
-    else:
-
-        def with_reason(
-            ident: record_id,
-            caller: WriterDep,
-            session: WriteSessionDep,
-            body: Annotated[ReasonIn, Body(openapi_examples=_NOTE_EXAMPLES[action])],
-            if_match: IfMatch = None,
-        ) -> JSONResponse:
-            return apply(ident, body.reason, caller.name, session, if_match)
-
-        endpoint = with_reason
-
     router.add_api_route(
         f"/{{{view.id_name}}}/{action.value}",
-        endpoint,
+        status_endpoint(action, record_id, apply),
         methods=["POST"],
         response_model=view.model,
         summary=summary,

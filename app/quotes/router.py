@@ -1,9 +1,8 @@
 """/v1/quotes: list, get, create, correct, retract, publish, reject, revisions."""
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
@@ -14,9 +13,9 @@ from app.caching import IfMatch, with_etag
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, jsonld_response, quote_jsonld, wants
-from app.facts.schemas import ItemQuery, ReasonIn
+from app.facts.schemas import ItemQuery
 from app.facts.service import readable
-from app.facts.views import NO_NOTE, PublishIn
+from app.facts.views import status_endpoint
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
 from app.quotes import service
@@ -26,6 +25,10 @@ from app.versioning import Action, Revision, change_status, pick_revision
 
 router = APIRouter(route_class=TransactionRoute, prefix="/quotes", tags=["quotes"])
 QuoteId = Annotated[str, Path(examples=["alizadeh-investment-belt-and-road"])]
+QuoteIdAlias = Annotated[
+    str, Path(alias="quote_id", examples=["alizadeh-investment-belt-and-road"])
+]
+"""QuoteId for endpoints whose Python parameter has another name."""
 
 
 @router.get(
@@ -123,6 +126,9 @@ def update_quote(
 
 
 def _status_route(action: Action, summary: str, description: str) -> None:
+    """The quote's status routes, with the same endpoint shape as the facts' (app.facts.views);
+    a new revision of a quote also carries its mentions over."""
+
     def apply(
         quote_id: str, reason: str | None, caller_name: str, session: Session, if_match: str | None
     ) -> JSONResponse:
@@ -134,35 +140,9 @@ def _status_route(action: Action, summary: str, description: str) -> None:
         service.copy_mentions(session, old=current, new=quote)
         return item_json(service.render_quotes(session, [quote])[0])
 
-    endpoint: Callable[..., JSONResponse]
-    if action is Action.publish:  # the note is optional, as for facts (app.facts.views)
-
-        def publish(
-            quote_id: QuoteId,
-            caller: WriterDep,
-            session: WriteSessionDep,
-            body: Annotated[PublishIn, Body()] = NO_NOTE,
-            if_match: IfMatch = None,
-        ) -> JSONResponse:
-            return apply(quote_id, body.reason, caller.name, session, if_match)
-
-        endpoint = publish
-    else:
-
-        def with_reason(
-            quote_id: QuoteId,
-            body: ReasonIn,
-            caller: WriterDep,
-            session: WriteSessionDep,
-            if_match: IfMatch = None,
-        ) -> JSONResponse:
-            return apply(quote_id, body.reason, caller.name, session, if_match)
-
-        endpoint = with_reason
-
     router.add_api_route(
         f"/{{quote_id}}/{action.value}",
-        endpoint,
+        status_endpoint(action, QuoteIdAlias, apply),
         methods=["POST"],
         response_model=QuotePublic,
         summary=summary,
