@@ -14,6 +14,7 @@ how many were fully right.
 """
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -39,6 +40,9 @@ class Score:
     """rule -> {found, right}"""
     confidences: list[tuple[float, bool]] = field(default_factory=list)
     non_reported_as_reported: int = 0
+    articles: int = 0
+    split: str = "dev"
+    """`dev` or `test`, as the article's file says (the seed and older files: dev)."""
     """Gold targets and forecasts that a candidate drafted as reported figures."""
 
     def add(self, other: "Score") -> None:
@@ -53,6 +57,7 @@ class Score:
             self.rules[rule].update(counts)
         self.confidences.extend(other.confidences)
         self.non_reported_as_reported += other.non_reported_as_reported
+        self.articles += other.articles
 
     def precision(self, kind: str | None = None, *, facts_only: bool = False) -> float:
         found = self._sum(self.found, kind, facts_only)
@@ -176,7 +181,7 @@ def evaluate_file(path: Path, *, parser: bool = True) -> tuple[Score, Extraction
         for e in spec.get("entities") or []
     }
     extraction = extract(text, published, parser=parser)
-    score = Score()
+    score = Score(articles=1, split=str(spec.get("split") or "dev"))
     pending = list(extraction.facts)
     right: set[int] = set()
     golds = spec.get("facts") or []
@@ -233,12 +238,17 @@ def evaluate_file(path: Path, *, parser: bool = True) -> tuple[Score, Extraction
     return score, extraction
 
 
-def evaluate(paths: list[Path], *, parser: bool = True) -> dict[str, Score]:
-    """Scores per split (dev, test) over the given annotated files."""
+def evaluate(
+    paths: list[Path], *, parser: bool = True, each: Callable[[Path, Score], None] | None = None
+) -> dict[str, Score]:
+    """Scores per split (dev, test) over the given annotated files; `each` sees every
+    article's own score as it comes."""
     scores: dict[str, Score] = {}
     for path in paths:
         score, _ = evaluate_file(path, parser=parser)
-        scores.setdefault(split_of(path), Score()).add(score)
+        if each is not None:
+            each(path, score)
+        scores.setdefault(score.split, Score(split=score.split)).add(score)
     return scores
 
 
@@ -262,17 +272,15 @@ def report(
 ) -> tuple[str, dict[str, Score]]:
     """Per split: a table per kind, the target check and a reliability table."""
     lines: list[str] = []
-    scores: dict[str, Score] = {}
-    for path in paths:
-        score, _ = evaluate_file(path, parser=parser)
-        scores.setdefault(split_of(path), Score()).add(score)
-        if per_article:
-            lines.append(f"{path.stem}")
-            lines.extend(_table(score))
+
+    def article(path: Path, score: Score) -> None:
+        lines.append(f"{path.stem}")
+        lines.extend(_table(score))
+
+    scores = evaluate(paths, parser=parser, each=article if per_article else None)
     for split in sorted(scores):
         score = scores[split]
-        count = sum(1 for p in paths if split_of(p) == split)
-        lines.append(f"SPLIT {split.upper()} ({count} articles)")
+        lines.append(f"SPLIT {split.upper()} ({score.articles} articles)")
         lines.extend(_table(score))
         lines.append(
             f"  facts: recall {score.recall(facts_only=True):.0%}, precision "
