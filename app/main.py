@@ -23,6 +23,7 @@ from app.config import Settings, get_settings
 from app.db import WriteGate, make_engine
 from app.desk.router import router as desk_router
 from app.errors import install_error_handlers, problem_response, problem_responses
+from app.facts.shape import documents_current
 from app.limits import RateLimiter, RequestGuardMiddleware
 from app.migrations import current_revision, head_revision
 from app.observability import Metrics, RequestContextMiddleware, configure_logging
@@ -214,6 +215,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
                 current = current_revision(conn)
+                documents = current == expected and documents_current(conn)
         except Exception as exc:
             logging.getLogger("econfacts").warning("readiness: database unreachable: %s", exc)
             return _not_ready(request, "the database is unreachable")
@@ -222,6 +224,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 request,
                 f"the database schema is at {current or 'no revision'}, expected {expected}; "
                 "run `econfacts db upgrade`",
+            )
+        if not documents:
+            return _not_ready(
+                request,
+                "the stored fact documents were made for another version of the code; run "
+                "`econfacts db upgrade`, which makes them again",
             )
         return Readiness(
             status="ready", database="ok", schema_revision=current, expected_revision=expected

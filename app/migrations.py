@@ -38,10 +38,24 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "head") -> int:
+    """Migrate, then (at the head) make the stored fact documents again if this code's
+    shape differs from theirs (app.facts.shape). Returns how many documents were made."""
     from alembic import command
 
     command.upgrade(alembic_config(database_url), revision)
+    if revision != "head":
+        return 0
+    from sqlalchemy import create_engine
+
+    from app.facts.shape import refresh_documents
+
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            return refresh_documents(connection)
+    finally:
+        engine.dispose()
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:

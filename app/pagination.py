@@ -15,18 +15,20 @@ import hmac
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy import Select, literal, tuple_
 from sqlmodel import Session
 
+from app.api.responses import stored_json
 from app.errors import bad_param
 from app.exports import CSV, CSV_MEDIA_TYPE, csv_response, csv_stream, wants
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 class ListQuery(BaseModel):
@@ -193,8 +195,13 @@ def set_link_header(request: Request, response: Response, next_token: str | None
     response.headers["Link"] = f'<{url}>; rel="next"'
 
 
-PageRun = Callable[[Session, int, Cursor | None], tuple[list[T], Cursor | None]]
-"""One page of a list: (session, limit, after) -> (items, cursor after the last)."""
+class PageRun(Protocol[T_co]):
+    """A list service: one page of `query`'s results after a cursor, and the cursor after
+    the last item. Items are models, or stored JSON documents sent as they are."""
+
+    def __call__(
+        self, session: Session, *, query: Any, limit: int, after: Cursor | None
+    ) -> tuple[Sequence[T_co], Cursor | None]: ...
 
 
 def paginate(
@@ -223,20 +230,36 @@ def paginate(
     )
     as_csv = wants(request, CSV, query.format)
     if as_csv and query.limit is None:
-        return _csv_everything(request, run, session, after, model=model)
+        return _csv_everything(request, run, query, session, after, model=model)
     limit = query.limit if query.limit is not None else settings.page_size_default
-    items, next_cursor = run(session, limit, after)
+    items, next_cursor = run(session, query=query, limit=limit, after=after)
     token = encode_cursor(settings.cursor_secret, fingerprint, next_cursor) if next_cursor else None
     set_link_header(request, response, token)
+    link = {"Link": response.headers["Link"]} if "Link" in response.headers else {}
     if as_csv:
-        link = {"Link": response.headers["Link"]} if "Link" in response.headers else {}
-        return csv_response(model, items, link)
+        return csv_response(model, _models(model, items), link)
+    if items and isinstance(items[0], str):
+        return stored_json(page_json(items, token, limit), headers=link)  # type: ignore[arg-type]
     return Page(items=items, next=token, limit=limit)
+
+
+def page_json(documents: Sequence[str], token: str | None, limit: int) -> bytes:
+    """A Page made of stored JSON documents: the bytes are joined, not re-encoded."""
+    tail = json.dumps({"next": token, "limit": limit}, separators=(",", ":"))
+    return ('{"items":[' + ",".join(documents) + "]," + tail[1:]).encode()
+
+
+def _models(model: type[BaseModel], items: Sequence[Any]) -> list[Any]:
+    """Items as models: stored JSON documents are parsed (for CSV columns)."""
+    if items and isinstance(items[0], str):
+        return TypeAdapter(list[model]).validate_json("[" + ",".join(items) + "]")  # type: ignore[valid-type]
+    return list(items)
 
 
 def _csv_everything(
     request: Request,
     run: PageRun[T],
+    query: Any,
     session: Session,
     after: Cursor | None,
     *,
@@ -246,14 +269,14 @@ def _csv_everything(
     request's session, so a bad filter is still a problem+json answer, not a broken stream."""
     batch = request.app.state.settings.page_size_max
     engine = request.app.state.engine
-    first, cursor = run(session, batch, after)
+    first, cursor = run(session, query=query, limit=batch, after=after)
 
     def batches() -> Any:
         nonlocal cursor
-        yield first
+        yield _models(model, first)
         while cursor is not None:
             with Session(engine) as own:
-                items, cursor = run(own, batch, _as_decoded(cursor))
-            yield items
+                items, cursor = run(own, query=query, limit=batch, after=_as_decoded(cursor))
+            yield _models(model, items)
 
     return StreamingResponse(csv_stream(model, batches()), media_type=CSV_MEDIA_TYPE)

@@ -5,7 +5,7 @@ from sqlmodel import SQLModel
 from app.auth.models import ApiKey
 from app.desk.models import DeskSession
 from app.entities.models import Entity, Role
-from app.facts.models import Fact
+from app.facts.models import DocumentShape, Fact
 from app.idempotency import IdempotentRequest
 from app.quotes.models import Quote, QuoteMention
 from app.sources.models import Source
@@ -17,6 +17,7 @@ __all__ = [
     "ApiKey",
     "Change",
     "DeskSession",
+    "DocumentShape",
     "Entity",
     "Fact",
     "IdempotentRequest",

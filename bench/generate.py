@@ -24,6 +24,7 @@ from app.config import Settings
 from app.db import make_engine
 from app.facts.models import Comparator, pair_key
 from app.facts.quantity import implied_interval
+from app.facts.shape import with_documents
 from app.migrations import upgrade
 from app.seed.loader import load_seed
 from app.tables import Change, Entity, Fact, Quote, QuoteMention, Source
@@ -105,7 +106,7 @@ def generate(database_url: str, facts: int, seed: int = 7, batch: int = 5000) ->
         if source_rows:
             conn.execute(insert(Source), source_rows)
         if fact_rows:
-            conn.execute(insert(Fact), fact_rows)
+            conn.execute(insert(Fact), with_documents(conn, fact_rows))
         if quote_rows:
             conn.execute(insert(Quote), quote_rows)
         if mention_rows:

@@ -448,8 +448,9 @@ def test_costly_query_is_cut_off_with_503_query_timeout(fresh_db_url: str) -> No
     server = LiveServer(fresh_db_url, ECONFACTS_QUERY_TIMEOUT_MS="1")
     try:
         with httpx.Client(base_url=server.base_url, timeout=SLOW_ANSWER_TIMEOUT) as http:
+            # (A page of 500, once costly, is now a read of stored documents: too quick for
+            # the bound to show.)
             costly = [
-                http.get("/v1/facts", params={"limit": 500}),
                 http.get("/v1/facts", params={"q": "bulk trade fact number azerbaijan x"}),
                 http.get("/v1/facts/facets"),
             ]

@@ -38,6 +38,7 @@ from app.config import Settings
 from app.db import SessionDep, TransactionRoute, WriteSessionDep, begin_write, make_engine
 from app.facts.schemas import FactCreate
 from app.facts.service import create_fact
+from app.facts.shape import with_documents
 from app.main import create_app
 from app.tables import Change, Fact
 
@@ -268,10 +269,13 @@ def add_facts(url: str, how_many: int) -> None:
                 numbers = range(offset, min(offset + 5000, how_many - 1))
                 session.execute(
                     insert(fact_table),
-                    [
-                        {**row, "id": f"bulk-{n:06d}", "statement": f"Bulk fact {n}."}
-                        for n in numbers
-                    ],
+                    with_documents(
+                        session.connection(),
+                        [
+                            {**row, "id": f"bulk-{n:06d}", "statement": f"Bulk fact {n}."}
+                            for n in numbers
+                        ],
+                    ),
                 )
                 session.execute(
                     insert(change_table),

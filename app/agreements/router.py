@@ -19,8 +19,9 @@ from app.caching import IfMatch
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, fact_jsonld, jsonld_response, wants
+from app.facts.filters import readable
 from app.facts.schemas import ItemQuery
-from app.facts.service import readable, render_facts
+from app.facts.shape import public_facts
 from app.facts.views import FactView, status_routes
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
@@ -63,7 +64,7 @@ def list_agreements(
         request,
         response,
         query,
-        lambda s, limit, after: service.list_agreements(s, query=query, limit=limit, after=after),
+        service.list_agreements,
         session=session,
         model=AgreementPublic,
     )
@@ -89,7 +90,7 @@ def get_agreement(
         session, agreement_id=agreement_id, as_of=query.as_of, editorial=editorial
     )
     if wants(request, JSON_LD):  # after the lookup: a fact that is no agreement is a 404 here
-        fact = render_facts(session, [row])[0]
+        fact = public_facts([row])[0]
         source = get_source(session, source_id=fact.evidence.source_id)
         return jsonld_response(fact_jsonld(fact, source, base_url(request)))
     return AGREEMENT_VIEW.read(response, session, row)

@@ -1,5 +1,6 @@
 """Agreements are facts of kind `agreement`: this module reshapes them both ways."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,17 +13,18 @@ from app.agreements.schemas import (
     AgreementUpdate,
 )
 from app.entities.service import resolve_entity
-from app.errors import bad_body, revalidate
-from app.facts.models import Comparator, Direction, Fact, FactKind
-from app.facts.schemas import FactCreate, FactPublic, FactQuery, FactUpdate
+from app.errors import bad_body
+from app.facts.models import Fact, FactKind
+from app.facts.schemas import FactCreate, FactPublic, FactQuery
 from app.facts.service import (
     create_fact,
+    current_input,
     fact_revisions,
     get_fact_row,
     list_fact_rows,
-    render_facts,
-    update_fact,
+    revise_fact,
 )
+from app.facts.shape import public_facts
 from app.pagination import Cursor
 from app.versioning import Revision
 
@@ -49,8 +51,8 @@ def to_agreement(fact: FactPublic) -> AgreementPublic:
     )
 
 
-def render_agreements(session: Session, facts: list[Fact]) -> list[AgreementPublic]:
-    return [to_agreement(f) for f in render_facts(session, facts)]
+def render_agreements(facts: Sequence[Any]) -> list[AgreementPublic]:
+    return [to_agreement(f) for f in public_facts(facts)]
 
 
 def list_agreements(
@@ -60,7 +62,7 @@ def list_agreements(
         {**query.model_dump(exclude={"limit", "cursor"}), "kind": [FactKind.agreement]}
     )
     rows, next_cursor = list_fact_rows(session, query=fact_query, limit=limit, after=after)
-    return render_agreements(session, list(rows)), next_cursor
+    return render_agreements(rows), next_cursor
 
 
 def get_agreement_row(
@@ -75,94 +77,68 @@ def get_agreement_row(
     )
 
 
-def _as_fact(body: AgreementCreate) -> FactCreate:
-    quantity = None
-    if body.documents is not None:
-        quantity = {
-            "value": body.documents,
-            "unit": "documents",
-            "comparator": Comparator.exact,
-            "text": body.documents_text,
-        }
-    return revalidate(
-        FactCreate,
-        {
-            "kind": FactKind.agreement,
-            "statement": body.statement,
-            "subject": body.parties[0],
-            "counterpart": body.parties[1],
-            "direction": Direction.bilateral,
-            "quantity": quantity,
-            "time": body.signed.model_dump() if body.signed else None,
-            "claimed_by": body.claimed_by,
-            "claimed_role": body.claimed_role,
-            "evidence": body.evidence.model_dump(),
-            "mentions": body.mentions,
-            "agreement": {
-                "title": body.title,
-                "parties": body.parties,
-                "event": body.event,
-                "documents": body.documents,
-                "sectors": body.sectors,
-            },
-        },
-    )
+def as_fact_input(fields: dict[str, Any], fact: dict[str, Any]) -> dict[str, Any]:
+    """Agreement fields (AgreementCreate's names) set onto a fact's input (FactCreate's
+    shape): the one translation between the two, for creates (onto nothing) and updates
+    (onto the stored fact, whose other fields are kept). The first two parties are the
+    fact's subject and counterpart; a count of documents is its figure."""
+    out = {**fact, "kind": FactKind.agreement.value, "direction": "bilateral"}
+    details = dict(out.get("agreement") or {})
+    for name in ("title", "parties", "event", "documents", "sectors"):
+        if name in fields:
+            details[name] = fields[name]
+    details.setdefault("sectors", [])
+    out["agreement"] = details
+    for name in ("statement", "claimed_by", "claimed_role", "evidence", "mentions"):
+        if name in fields:
+            out[name] = fields[name]
+    if "parties" in fields:
+        out["subject"], out["counterpart"] = fields["parties"][0], fields["parties"][1]
+    if "signed" in fields:
+        out["time"] = fields["signed"]
+    if "documents" in fields or "documents_text" in fields:
+        documents = details.get("documents")
+        words = fields.get("documents_text", (out.get("quantity") or {}).get("text"))
+        out["quantity"] = (
+            None
+            if documents is None
+            else {"value": documents, "unit": "documents", "comparator": "exact", "text": words}
+        )
+    return out
 
 
-def _resolve_parties(session: Session, body: AgreementCreate, actor: str) -> None:
+def _resolve_parties(session: Session, parties: list[str], event: str | None, actor: str) -> None:
     """Check parties and event first, so an error names the agreement's own field."""
-    for party in body.parties:
+    for party in parties:
         resolve_entity(session, party, field="parties", actor=actor)
-    if body.event is not None:
-        resolve_entity(session, body.event, field="event", actor=actor)
+    if event is not None:
+        resolve_entity(session, event, field="event", actor=actor)
 
 
 def create_agreement(session: Session, *, body: AgreementCreate, actor: str) -> Fact:
-    _resolve_parties(session, body, actor)
-    return create_fact(session, body=_as_fact(body), actor=actor)
-
-
-def _as_input(agreement: AgreementPublic, fact: Fact) -> dict[str, Any]:
-    signed = None
-    if agreement.signed is not None:
-        t = agreement.signed
-        signed = (
-            {"type": "date", "date": t.date, "text": t.text}
-            if t.type.value == "date"
-            else {"type": "period", "start": t.start, "end": t.end, "text": t.text}
-        )
-    return {
-        "title": agreement.title,
-        "statement": agreement.statement,
-        "parties": [p.id for p in agreement.parties],
-        "signed": signed,
-        "event": agreement.event.id if agreement.event else None,
-        "documents": agreement.documents,
-        "documents_text": fact.quantity_text,
-        "sectors": agreement.sectors,
-        "claimed_by": fact.claimed_by_id,
-        "claimed_role": fact.claimed_role,
-        "evidence": agreement.evidence.model_dump(),
-        "mentions": list(fact.mentions or []),
-    }
+    _resolve_parties(session, body.parties, body.event, actor)
+    fields = body.model_dump()
+    return create_fact(
+        session, body=FactCreate.model_validate(as_fact_input(fields, {})), actor=actor
+    )
 
 
 def update_agreement(session: Session, *, current: Fact, body: AgreementUpdate, actor: str) -> Fact:
     changes = body.model_dump(exclude_unset=True, exclude={"reason"})
     if not changes:
         raise bad_body("", "nothing to change: send at least one field besides `reason`")
-    existing = render_agreements(session, [current])[0]
-    merged = revalidate(AgreementCreate, {**_as_input(existing, current), **changes})
-    _resolve_parties(session, merged, actor)
-    full = FactUpdate.model_validate(
-        {
-            **_as_fact(merged).model_dump(),
-            "modality": current.modality,
-            "sector": current.sector,
-            "reason": body.reason,
-        }
+    for name in ("title", "statement", "parties", "evidence", "sectors", "mentions"):
+        if name in changes and changes[name] is None:
+            raise bad_body(name, "may not be null")
+    stored = current_input(current)
+    _resolve_parties(
+        session,
+        changes.get("parties") or [],
+        changes.get("event"),
+        actor,
     )
-    return update_fact(session, current=current, body=full, actor=actor)
+    merged = as_fact_input(changes, stored)
+    return revise_fact(session, current=current, merged=merged, actor=actor, reason=body.reason)
 
 
 def agreement_revisions(

@@ -8,8 +8,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.service import EditorialDep
+from app.facts.filters import readable
 from app.facts.models import Status
-from app.facts.service import iter_facts, readable
+from app.facts.service import iter_facts
 
 router = APIRouter(prefix="/export", tags=["export"])
 NDJSON = "application/x-ndjson"

@@ -4,7 +4,7 @@ import re
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from app.caching import etag_of, require_if_match
@@ -43,6 +43,15 @@ def item_json(
     if location:
         headers["Location"] = location
     return JSONResponse(jsonable_encoder(item), status_code=status, headers=headers)
+
+
+def stored_json(
+    body: str | bytes, *, headers: dict[str, str] | None = None, status: int = 200
+) -> Response:
+    """JSON that is already made (stored fact documents, pages of them), sent as it is:
+    no model is built or validated for it on the way out."""
+    content = body.encode() if isinstance(body, str) else body
+    return Response(content, status_code=status, media_type="application/json", headers=headers)
 
 
 def created_responses(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:

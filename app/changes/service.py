@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 
 from app import API_VERSION
 from app.changes.schemas import ChangePublic, ChangeQuery
+from app.facts.filters import EDITORIAL
 from app.facts.models import Fact
-from app.facts.service import EDITORIAL
 from app.quotes.models import Quote
 from app.versioning import Action, Change
 

@@ -30,7 +30,8 @@ from app.entities.service import entity_refs
 from app.errors import ProblemError, bad_body, not_found, revalidate
 from app.facts.models import Comparator, Direction, Fact, FactKind, Modality, Status, pair_key
 from app.facts.schemas import FactCreate, FactPublic, FactUpdate
-from app.facts.service import create_fact, fact_revisions, render_facts, update_fact
+from app.facts.service import create_fact, fact_revisions, update_fact
+from app.facts.shape import public_facts
 from app.quotes.models import Quote
 from app.quotes.schemas import QuoteCreate, QuotePublic, QuoteUpdate
 from app.quotes.service import copy_mentions, create_quote, render_quotes, update_quote
@@ -271,7 +272,7 @@ def review(session: Session, *, source_id: str) -> Review:
         .where(visible_at(Fact, None), col(Fact.source_id) == source_id)
         .order_by(col(Fact.evidence_start), col(Fact.id))
     ).all()
-    facts = render_facts(session, rows)
+    facts = public_facts(rows)
     quote_rows = session.exec(
         select(Quote)
         .where(
@@ -336,7 +337,7 @@ def conflicts_for(session: Session, fact: Fact) -> list[FactPublic]:
     if FactKind(fact.kind) in DIRECTED:
         conditions.append(col(Fact.subject_id) == fact.subject_id)
     rows = session.exec(select(Fact).where(*conditions).order_by(col(Fact.id))).all()
-    return render_facts(session, rows)
+    return public_facts(rows)
 
 
 # --- what the editor sends ----------------------------------------------------------------
@@ -651,7 +652,7 @@ def edit_fact(session: Session, *, fact_id: str, body: FactEditIn, editor: Edito
     source = session.get(Source, current.source_id)
     assert source is not None
     wanted = revalidate(FactCreate, fact_input(body.fields, source)).model_dump()
-    now = revalidate(FactCreate, public_input(render_facts(session, [current])[0])).model_dump()
+    now = revalidate(FactCreate, public_input(public_facts([current])[0])).model_dump()
     changed = {k: v for k, v in wanted.items() if now.get(k) != v}
     if not changed:
         raise bad_body("fields", "nothing changed")

@@ -13,6 +13,7 @@ from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.entities import service
 from app.entities.schemas import EntityCreate, EntityPublic, EntityQuery, EntityUpdate
 from app.errors import problem_responses
+from app.facts.shape import rerender_mentioning
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import NoQuery, Page, paginate
 
@@ -38,7 +39,7 @@ def list_entities(
         request,
         response,
         query,
-        lambda s, limit, after: service.list_entities(s, query=query, limit=limit, after=after),
+        service.list_entities,
         session=session,
         model=EntityPublic,
     )
@@ -101,5 +102,9 @@ def update_entity(
 ) -> JSONResponse:
     check_if_match(if_match, service.get_entity(session, entity_id=entity_id))
     entity = service.get_entity_row(session, entity_id=entity_id)
+    shown = (entity.kind, entity.name, entity.code)
     service.update_entity(session, entity=entity, body=body, actor=caller.name)
+    if (entity.kind, entity.name, entity.code) != shown:
+        # Fact documents show the entity: made again in this transaction.
+        rerender_mentioning(session.connection(), entity.id)
     return item_json(service.get_entity(session, entity_id=entity_id))

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Index, Numeric, Text
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from app.versioning import Versioned, current_index, current_revision_unique
 
@@ -135,6 +135,22 @@ class Fact(Versioned, table=True):
     confidence: float | None = Field(
         default=None, description="Extraction candidates: how sure the extractor is (0-1)."
     )
+    document: str = Field(
+        default="",
+        sa_type=Text,
+        description="This revision's public JSON (FactPublic), made when it is inserted: "
+        "what reads send (app.facts.shape).",
+    )
+
+
+class DocumentShape(SQLModel, table=True):
+    """Which shape the stored documents of a resource were made for (app.facts.shape.SHAPE):
+    `econfacts db upgrade` makes them again when the code's shape differs."""
+
+    __tablename__ = "document_shape"
+
+    resource: str = Field(primary_key=True, max_length=20)
+    digest: str = Field(max_length=64)
 
 
 UNDATED = date(1, 1, 1)

@@ -13,6 +13,7 @@ from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, fact_jsonld, jsonld_response, wants
 from app.facts import service
+from app.facts.filters import readable
 from app.facts.schemas import (
     FactCreate,
     FactFacets,
@@ -23,6 +24,7 @@ from app.facts.schemas import (
     ItemQuery,
 )
 from app.facts.service import fact_revisions
+from app.facts.shape import public_facts
 from app.facts.views import FactView, status_routes
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
@@ -38,7 +40,7 @@ FACT_VIEW = FactView(
     id_example=FACT_EXAMPLE_ID,
     model=FactPublic,
     load=lambda session, ident: service.get_fact_row(session, fact_id=ident),
-    shape=lambda fact: fact,
+    shape=None,
 )
 """Facts of every kind, agreements included, in the fact shape."""
 
@@ -67,15 +69,8 @@ def list_facts(
     query: Annotated[FactQuery, Query()],
     editorial: EditorialDep,
 ) -> Any:
-    query = query.model_copy(update={"status": service.readable(query.status, editorial=editorial)})
-    return paginate(
-        request,
-        response,
-        query,
-        lambda s, limit, after: service.list_facts(s, query=query, limit=limit, after=after),
-        session=session,
-        model=FactPublic,
-    )
+    query = query.model_copy(update={"status": readable(query.status, editorial=editorial)})
+    return paginate(request, response, query, service.list_facts, session=session, model=FactPublic)
 
 
 @router.get(
@@ -92,7 +87,7 @@ def fact_facets(
     query: Annotated[FactFilters, Query()],
     editorial: EditorialDep,
 ) -> FactFacets:
-    query = query.model_copy(update={"status": service.readable(query.status, editorial=editorial)})
+    query = query.model_copy(update={"status": readable(query.status, editorial=editorial)})
     return with_etag(response, service.facets(session, query=query))
 
 
@@ -115,7 +110,7 @@ def get_fact(
 ) -> Any:
     row = service.get_fact_row(session, fact_id=fact_id, as_of=query.as_of, editorial=editorial)
     if wants(request, JSON_LD):
-        fact = service.render_facts(session, [row])[0]
+        fact = public_facts([row])[0]
         source = get_source(session, source_id=fact.evidence.source_id)
         return jsonld_response(fact_jsonld(fact, source, base_url(request)))
     return FACT_VIEW.read(response, session, row)

@@ -4,11 +4,12 @@
 Both views are shapes of the same record, so they share what belongs to the record
 rather than to a shape:
 
-- its ETag: the strong ETag of the fact's own representation (FactPublic) at that revision,
-  whichever view sends it. An ETag read from either view is accepted by the writes of
+- its ETag: the strong ETag of the fact's stored document (its FactPublic JSON) at that
+  revision, whichever view sends it. An ETag read from either view is accepted by the writes of
   either view, and a stale one (another revision) is refused by both with 412. It changes
   with every revision, and also when something the fact shows changes in place (an
-  entity's name, say), so that If-None-Match never answers 304 to an outdated body.
+  entity's name, say: the document is made again), so that If-None-Match never answers 304
+  to an outdated body.
   An `as_of` read gets the ETag of the revision it shows.
 - its status routes (retract, publish, reject): one implementation, mounted on each view's
   router, answering in that view's shape.
@@ -23,13 +24,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.api.responses import UPDATE_ERRORS, check_if_match, item_json
+from app.api.responses import UPDATE_ERRORS, check_if_match, item_json, stored_json
 from app.auth.service import WriterDep
-from app.caching import IfMatch, etag_of, with_etag
+from app.caching import IfMatch, strong_etag, with_etag
 from app.db import WriteSessionDep
 from app.facts.models import Fact
 from app.facts.schemas import FactPublic, ReasonIn
-from app.facts.service import render_facts
+from app.facts.shape import public_facts
 from app.strict import Strict
 from app.versioning import Action, change_status
 
@@ -64,16 +65,19 @@ class FactView:
     load: Callable[[Session, str], Fact]
     """The current revision of a record of this view, or a 404 problem (e.g. for a fact that
     is not an agreement)."""
-    shape: Callable[[FactPublic], Any]
-    """FactPublic -> this view's representation."""
+    shape: Callable[[FactPublic], Any] | None
+    """FactPublic -> this view's representation; None: the stored document as it is."""
 
     def render(self, session: Session, fact: Fact) -> tuple[Any, str]:
         """This view's representation of a revision, and the record's ETag."""
-        public = render_facts(session, [fact])[0]
-        return self.shape(public), record_etag(public)
+        public = public_facts([fact])[0]
+        return (self.shape(public) if self.shape else public), record_etag(fact)
 
     def read(self, response: Response, session: Session, fact: Fact) -> Any:
-        """For item GETs: the representation, with the record's ETag set on the response."""
+        """For item GETs: the representation, with the record's ETag set on the response
+        (the fact view sends the stored document's bytes)."""
+        if self.shape is None:
+            return stored_json(fact.document, headers={"ETag": record_etag(fact)})
         item, etag = self.render(session, fact)
         return with_etag(response, item, etag=etag)
 
@@ -86,12 +90,12 @@ class FactView:
 
     def check_if_match(self, session: Session, if_match: str | None, current: Fact) -> None:
         """428 without If-Match, 412 unless it is the record's ETag (from any view)."""
-        check_if_match(if_match, etag=self.render(session, current)[1])
+        check_if_match(if_match, etag=record_etag(current))
 
 
-def record_etag(fact: FactPublic) -> str:
+def record_etag(fact: Fact) -> str:
     """The ETag of a fact, in every view of it (see the module docstring)."""
-    return etag_of(fact)
+    return strong_etag(fact.document.encode())
 
 
 _NOTE_EXAMPLES: dict[Action, dict[str, Any]] = {

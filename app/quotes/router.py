@@ -13,8 +13,8 @@ from app.caching import IfMatch, with_etag
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, jsonld_response, quote_jsonld, wants
+from app.facts.filters import readable
 from app.facts.schemas import ItemQuery
-from app.facts.service import readable
 from app.facts.views import status_endpoint
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
@@ -52,7 +52,7 @@ def list_quotes(
         request,
         response,
         query,
-        lambda s, limit, after: service.list_quotes(s, query=query, limit=limit, after=after),
+        service.list_quotes,
         session=session,
         model=QuotePublic,
     )

@@ -10,9 +10,10 @@ from sqlmodel import Session, col, select
 from app.entities.models import Entity
 from app.entities.service import entity_refs, resolve_entity
 from app.errors import ProblemError, bad_body, bad_param, not_found, revalidate
+from app.facts.filters import hidden
 from app.facts.models import Fact, Status
 from app.facts.schemas import ClaimedBy, Evidence
-from app.facts.service import hidden, new_id
+from app.facts.service import new_id
 from app.pagination import Cursor, SortKey, keyset_page
 from app.quotes.models import Quote, QuoteMention
 from app.quotes.schemas import QuoteCreate, QuotePublic, QuoteQuery, QuoteUpdate

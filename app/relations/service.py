@@ -19,7 +19,7 @@ from app.entities.models import Entity, EntityKind
 from app.entities.schemas import EntityRef
 from app.entities.service import entity_refs
 from app.facts.models import Direction, Fact, FactKind, Modality, Status, pair_key
-from app.facts.service import render_facts
+from app.facts.shape import public_facts
 from app.quotes.models import Quote, QuoteMention
 from app.quotes.schemas import QuotePublic
 from app.quotes.service import render_quotes
@@ -133,8 +133,7 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
         plan.append((group, latest.id, len(rows), clashes))
     rendered = {
         f.id: f
-        for f in render_facts(
-            session,
+        for f in public_facts(
             session.exec(
                 select(Fact).where(col(Fact.id).in_(wanted), visible_at(Fact, as_of))
             ).all(),
@@ -180,8 +179,7 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
         col(Fact.status) == Status.published.value,
         col(Fact.pair_key) == key,
     )
-    agreements = render_facts(
-        session,
+    agreements = public_facts(
         session.exec(
             select(Fact)
             .where(*pair_facts, col(Fact.kind) == FactKind.agreement.value)
@@ -189,8 +187,7 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
             .limit(TIMELINE)
         ).all(),
     )
-    targets = render_facts(
-        session,
+    targets = public_facts(
         session.exec(
             select(Fact)
             .where(*pair_facts, col(Fact.modality) != Modality.reported.value)
@@ -289,7 +286,7 @@ def series(session: Session, *, query: SeriesQuery) -> SeriesPublic:
     rows = session.exec(stmt.order_by(col(Fact.time_end), col(Fact.time_start), col(Fact.id))).all()
     refs = country_refs(session, (a, b))
     points = []
-    for fact in render_facts(session, rows):
+    for fact in public_facts(rows):
         assert fact.quantity is not None and fact.time is not None
         t = fact.time
         label = t.date if t.date else f"{t.start} – {t.end}"

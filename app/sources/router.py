@@ -14,9 +14,8 @@ from app.caching import IfMatch, with_etag
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
 from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, jsonld_response, source_jsonld, wants
-from app.facts.service import render_facts
+from app.facts.shape import public_facts
 from app.idempotency import IdempotencyKey, idempotent
-from app.ingestion.pipeline import ingest
 from app.ingestion.schemas import Candidates, IngestPublic
 from app.pagination import NoQuery, Page, paginate
 from app.quotes.service import render_quotes
@@ -51,7 +50,7 @@ def list_sources(
         request,
         response,
         query,
-        lambda s, limit, after: service.list_sources(s, query=query, limit=limit, after=after),
+        service.list_sources,
         session=session,
         model=SourceSummary,
     )
@@ -104,12 +103,16 @@ def ingest_source(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     def produce() -> JSONResponse:
+        # The extractor (its patterns, word lists and, on first use, the parser) loads with
+        # the first article ingested, not when the API starts.
+        from app.ingestion.pipeline import ingest
+
         result = ingest(session, body=body, actor=caller.name)
         public = IngestPublic(
             source=service.get_source(session, source_id=result.source.id),
             created=result.created,
             candidates=Candidates(
-                facts=render_facts(session, result.facts),
+                facts=public_facts(result.facts),
                 quotes=render_quotes(session, result.quotes),
             ),
             skipped=result.skipped,
