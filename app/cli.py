@@ -140,7 +140,7 @@ def _multiprocess_metrics() -> None:
 def db_upgrade(revision: str = "head") -> None:
     """Migrate the database schema (creates the SQLite file if needed)."""
     from app.db import make_engine
-    from app.migrations import upgrade
+    from app.db.migrate import upgrade
 
     settings = get_settings()
     make_engine(settings).dispose()  # creates the SQLite file's folder
@@ -151,7 +151,7 @@ def db_upgrade(revision: str = "head") -> None:
 @db_cli.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. base or -1.")]) -> None:
     """Migrate the schema down to an older revision."""
-    from app.migrations import downgrade
+    from app.db.migrate import downgrade
 
     downgrade(get_settings().database_url, revision)
     typer.echo(f"database at {revision}")

@@ -63,7 +63,9 @@ class Settings(BaseSettings):
     )
     idempotency_ttl_hours: int = Field(24, ge=1)
     response_cache_mb: int = Field(
-        32, ge=0, description="Memory for repeated identical GETs (0 = off); see caching.py."
+        32,
+        ge=0,
+        description="Memory for repeated identical GETs (0 = off); see app/http/response_cache.py.",
     )
     cache_max_age: int = Field(
         15, ge=0, description="Cache-Control max-age on GETs; clients revalidate with ETags."

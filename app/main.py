@@ -1,6 +1,7 @@
 """create_app(): the ASGI application with its middleware, error handlers and routes."""
 
 import gc
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,16 +17,18 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from app import API_VERSION
-from app.api.policy import ApiPolicyMiddleware, MethodMiddleware
 from app.api.v1 import router as v1_router
-from app.caching import DataVersion, ETagMiddleware, ResponseCacheMiddleware
 from app.config import Settings, get_settings
 from app.db import WriteGate, make_engine
+from app.db.migrate import current_revision, head_revision
+from app.db.version import DataVersion
 from app.desk.router import router as desk_router
 from app.errors import install_error_handlers, problem_response, problem_responses
-from app.facts.shape import documents_current
+from app.facts.shape import SHAPE, documents_current
+from app.http.conditional import ETagMiddleware
+from app.http.policy import ApiPolicyMiddleware, MethodMiddleware
+from app.http.response_cache import ResponseCacheMiddleware
 from app.limits import RateLimiter, RequestGuardMiddleware
-from app.migrations import current_revision, head_revision
 from app.observability import Metrics, RequestContextMiddleware, configure_logging
 from app.openapi import install_openapi
 from app.web.router import router as web_router
@@ -67,6 +70,9 @@ TAGS = [
 ]
 
 
+APP_VERSION = "0.1.0"
+
+
 class Health(BaseModel):
     status: str
 
@@ -89,8 +95,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise UnsafeSettings("refusing to start in production: " + "; ".join(problems))
     engine = make_engine(settings)
     metrics = Metrics(engine)
-    caching = settings.response_cache_mb and not settings.require_key_for_reads
-    data_version = DataVersion(engine) if caching else None
+    # The data's version backs the response cache and data-version ETags, which are for
+    # anonymous reads: with keys required for reads there are none.
+    data_version = None if settings.require_key_for_reads else DataVersion(engine)
+    caching = bool(settings.response_cache_mb) and data_version is not None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -109,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPIOffline(
         title="econfacts",
-        version="0.1.0",
+        version=APP_VERSION,
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
@@ -136,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             f"{'private' if settings.require_key_for_reads else 'public'}, "
             f"max-age={settings.cache_max_age}"
         ),
+        version=data_version,
+        salt=_representation_salt(settings),
     )
     app.add_middleware(
         CORSMiddleware,
@@ -156,7 +166,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(MethodMiddleware)
     app.add_middleware(ApiPolicyMiddleware)
-    if data_version is not None:
+    if caching:
+        assert data_version is not None
         app.add_middleware(
             ResponseCacheMiddleware,
             version=data_version,
@@ -236,6 +247,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     return app
+
+
+def _representation_salt(settings: Settings) -> str:
+    """What besides the data and the request shapes an answer, for data-version ETags: the
+    code's document shape and version, paging defaults and the cursor secret (cursors in
+    bodies are signed with it)."""
+    secret = hashlib.sha256(settings.cursor_secret.encode()).hexdigest()[:16]
+    return (
+        f"{SHAPE}|{API_VERSION}|{APP_VERSION}|{settings.page_size_default}|"
+        f"{settings.page_size_max}|{secret}"
+    )
 
 
 def _operation_id(route: APIRoute) -> str:

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app import API_VERSION
-from app.api.responses import IF_MATCH_PATTERN
 from app.errors import PROBLEM_JSON, Problem
+from app.http.responses import IF_MATCH_PATTERN
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 

@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy import Select, literal, tuple_
 from sqlmodel import Session
 
-from app.api.responses import stored_json
 from app.errors import bad_param
-from app.exports import CSV, CSV_MEDIA_TYPE, csv_response, csv_stream, wants
+from app.http.formats import CSV, CSV_MEDIA_TYPE, csv_response, csv_stream, wants
+from app.http.responses import stored_json
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)

@@ -22,10 +22,10 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.db import make_engine
+from app.db.migrate import upgrade
 from app.facts.models import Comparator, pair_key
 from app.facts.quantity import implied_interval
 from app.facts.shape import with_documents
-from app.migrations import upgrade
 from app.seed.loader import load_seed
 from app.tables import Change, Entity, Fact, Quote, QuoteMention, Source
 

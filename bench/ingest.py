@@ -17,8 +17,8 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.db import make_engine
+from app.db.migrate import upgrade
 from app.ingestion.pipeline import ingest
-from app.migrations import upgrade
 from app.seed.loader import CORPUS_DIR, load_seed
 from app.sources.schemas import SourceCreate
 

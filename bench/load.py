@@ -106,7 +106,7 @@ def prepare_database(url: str) -> str:
     from app.auth.service import create_key
     from app.config import Settings
     from app.db import begin_write, make_engine
-    from app.migrations import upgrade
+    from app.db.migrate import upgrade
     from app.seed.loader import load_seed
 
     engine = make_engine(Settings(database_url=url))  # creates the SQLite file's folder

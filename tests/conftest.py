@@ -37,8 +37,8 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.db import make_engine
+from app.db.migrate import upgrade
 from app.main import create_app
-from app.migrations import upgrade
 from app.seed.loader import load_seed
 
 POSTGRES_URL = os.environ.get("ECONFACTS_TEST_POSTGRES_URL")

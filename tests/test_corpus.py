@@ -13,9 +13,9 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.db import make_engine
+from app.db.migrate import upgrade
 from app.ingestion.calibration import CALIBRATION_FILE
 from app.ingestion.evaluation import calibration, evaluate, split_of
-from app.migrations import upgrade
 from app.seed.loader import CORPUS_DIR, DATA_DIR, load_seed
 
 FILES = sorted(CORPUS_DIR.glob("*.yaml"))

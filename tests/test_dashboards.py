@@ -16,7 +16,7 @@ import pytest
 from conftest import fact_body, make_settings
 from fastapi.testclient import TestClient
 
-from app.exports import FORMULA_STARTS
+from app.http.formats import FORMULA_STARTS
 from app.main import create_app
 
 PROBLEM_JSON = "application/problem+json"

@@ -12,8 +12,8 @@ import yaml
 from conftest import Database, make_settings
 from fastapi.testclient import TestClient
 
+from app.db.migrate import head_revision
 from app.main import create_app
-from app.migrations import head_revision
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "app/seed/data"
 SEED = yaml.safe_load((DATA_DIR / "trend-4036385.yaml").read_text(encoding="utf-8"))

@@ -24,8 +24,8 @@ import yaml
 from conftest import Database, create_api_key, make_settings
 from fastapi.testclient import TestClient
 
+from app.db.migrate import upgrade
 from app.main import create_app
-from app.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = yaml.safe_load((ROOT / "app/seed/data/trend-4036385.yaml").read_text(encoding="utf-8"))

@@ -14,8 +14,8 @@ from sqlalchemy import Connection, inspect
 from sqlmodel import Session
 
 from app.db import make_engine
+from app.db.migrate import current_revision, downgrade, head_revision, upgrade
 from app.main import create_app
-from app.migrations import current_revision, downgrade, head_revision, upgrade
 from app.seed.loader import DATA_DIR, load_seed
 from app.tables import metadata
 

@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app.caching import DataVersion
 from app.config import Settings
 from app.db import begin_write, make_engine, utcnow
+from app.db.version import DataVersion
 from app.main import create_app
 from app.versioning import Action, record_change
 

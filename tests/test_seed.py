@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.db import make_engine
+from app.db.migrate import upgrade
 from app.facts.models import Fact
-from app.migrations import upgrade
 from app.quotes.models import Quote
 from app.seed.loader import DATA_DIR, SeedError, load_seed
 from app.sources.models import Source

@@ -13,16 +13,23 @@ from app.agreements.schemas import (
     AgreementQuery,
     AgreementUpdate,
 )
-from app.api.responses import UPDATE_ERRORS, created_responses
 from app.auth.service import EditorialDep, WriterDep
-from app.caching import IfMatch
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
-from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, fact_jsonld, jsonld_response, wants
 from app.facts.filters import readable
 from app.facts.schemas import ItemQuery
 from app.facts.shape import public_facts
 from app.facts.views import FactView, status_routes
+from app.http.conditional import IfMatch
+from app.http.formats import (
+    JSON_LD,
+    JSON_LD_RESPONSE,
+    base_url,
+    fact_jsonld,
+    jsonld_response,
+    wants,
+)
+from app.http.responses import UPDATE_ERRORS, created_responses
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
 from app.sources.service import get_source

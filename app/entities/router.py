@@ -6,14 +6,14 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import API_VERSION
-from app.api.responses import UPDATE_ERRORS, check_if_match, created_responses, item_json
 from app.auth.service import WriterDep
-from app.caching import IfMatch, with_etag
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.entities import service
 from app.entities.schemas import EntityCreate, EntityPublic, EntityQuery, EntityUpdate
 from app.errors import problem_responses
 from app.facts.shape import rerender_mentioning
+from app.http.conditional import IfMatch, with_etag
+from app.http.responses import UPDATE_ERRORS, check_if_match, created_responses, item_json
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import NoQuery, Page, paginate
 

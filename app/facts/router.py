@@ -6,12 +6,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import API_VERSION
-from app.api.responses import UPDATE_ERRORS, created_responses
 from app.auth.service import EditorialDep, WriterDep
-from app.caching import IfMatch, with_etag
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
-from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, fact_jsonld, jsonld_response, wants
 from app.facts import service
 from app.facts.filters import readable
 from app.facts.schemas import (
@@ -26,6 +23,16 @@ from app.facts.schemas import (
 from app.facts.service import fact_revisions
 from app.facts.shape import public_facts
 from app.facts.views import FactView, status_routes
+from app.http.conditional import IfMatch, with_etag
+from app.http.formats import (
+    JSON_LD,
+    JSON_LD_RESPONSE,
+    base_url,
+    fact_jsonld,
+    jsonld_response,
+    wants,
+)
+from app.http.responses import UPDATE_ERRORS, created_responses
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
 from app.sources.service import get_source

@@ -24,13 +24,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.api.responses import UPDATE_ERRORS, check_if_match, item_json, stored_json
 from app.auth.service import WriterDep
-from app.caching import IfMatch, strong_etag, with_etag
 from app.db import WriteSessionDep
 from app.facts.models import Fact
 from app.facts.schemas import FactPublic, ReasonIn
 from app.facts.shape import public_facts
+from app.http.conditional import IfMatch, strong_etag, with_etag
+from app.http.responses import UPDATE_ERRORS, check_if_match, item_json, stored_json
 from app.strict import Strict
 from app.versioning import Action, change_status
 

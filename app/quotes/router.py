@@ -7,15 +7,22 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from app import API_VERSION
-from app.api.responses import UPDATE_ERRORS, check_if_match, created_responses, item_json
 from app.auth.service import EditorialDep, WriterDep
-from app.caching import IfMatch, with_etag
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
-from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, jsonld_response, quote_jsonld, wants
 from app.facts.filters import readable
 from app.facts.schemas import ItemQuery
 from app.facts.views import status_endpoint
+from app.http.conditional import IfMatch, with_etag
+from app.http.formats import (
+    JSON_LD,
+    JSON_LD_RESPONSE,
+    base_url,
+    jsonld_response,
+    quote_jsonld,
+    wants,
+)
+from app.http.responses import UPDATE_ERRORS, check_if_match, created_responses, item_json
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
 from app.quotes import service

@@ -4,11 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from app.caching import with_etag
 from app.countries import COUNTRY_CODE_PATTERN, normalise_country_code
 from app.db import SessionDep, TransactionRoute
 from app.errors import bad_param, problem_responses
-from app.exports import CSV, csv_response, wants
+from app.http.conditional import with_etag
+from app.http.formats import CSV, csv_response, wants
 from app.pagination import NoQuery
 from app.relations import service
 from app.relations.schemas import (

@@ -7,14 +7,21 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app import API_VERSION
-from app.api.policy import deprecated_operation
-from app.api.responses import UPDATE_ERRORS, check_if_match, created_responses, item_json
 from app.auth.service import WriterDep
-from app.caching import IfMatch, with_etag
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
-from app.exports import JSON_LD, JSON_LD_RESPONSE, base_url, jsonld_response, source_jsonld, wants
 from app.facts.shape import public_facts
+from app.http.conditional import IfMatch, with_etag
+from app.http.formats import (
+    JSON_LD,
+    JSON_LD_RESPONSE,
+    base_url,
+    jsonld_response,
+    source_jsonld,
+    wants,
+)
+from app.http.policy import deprecated_operation
+from app.http.responses import UPDATE_ERRORS, check_if_match, created_responses, item_json
 from app.idempotency import IdempotencyKey, idempotent
 from app.ingestion.schemas import Candidates, IngestPublic
 from app.pagination import NoQuery, Page, paginate

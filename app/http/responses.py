@@ -7,8 +7,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from app.caching import etag_of, require_if_match
 from app.errors import bad_param, problem_responses
+from app.http.conditional import etag_of, require_if_match
 
 IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$'
 """RFC 9110's If-Match: `*` or a list of entity tags (`"..."`, weak `W/"..."`). Only the

@@ -1,0 +1,2 @@
+"""HTTP mechanics below the routes: conditional requests, the response cache, response
+helpers."""
