@@ -20,8 +20,10 @@ COPY pyproject.toml README.md alembic.ini requirements-nlp.txt ./
 COPY app ./app
 COPY migrations ./migrations
 COPY tests/data/corpus ./tests/data/corpus
+# Bytecode compiled now: with PYTHONDONTWRITEBYTECODE every start would compile app/ anew.
 RUN pip install --no-cache-dir -e . \
-    && pip install --no-cache-dir --no-deps --require-hashes -r requirements-nlp.txt
+    && pip install --no-cache-dir --no-deps --require-hashes -r requirements-nlp.txt \
+    && python -m compileall -q app migrations
 
 USER 10001:10001
 VOLUME ["/data"]

@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck dockerlint pytest install migrate seed clean fuzz load bench bench-ingest
+.PHONY: compile run test lint typecheck dockerlint pytest install migrate seed clean fuzz load bench bench-ingest
 
 $(STAMP): pyproject.toml requirements-nlp.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,6 +12,10 @@ $(STAMP): pyproject.toml requirements-nlp.txt
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-nlp.txt
 	touch $(STAMP)
+
+# Bytecode ahead of time (start-up compiles nothing where PYTHONDONTWRITEBYTECODE is set).
+compile: $(STAMP)
+	@$(BIN)/python -m compileall -q app migrations
 
 install: $(STAMP)
 
@@ -21,7 +25,7 @@ migrate: $(STAMP)
 seed: migrate
 	$(BIN)/econfacts seed
 
-run: seed
+run: seed compile
 	$(BIN)/econfacts serve
 
 lint: $(STAMP)
@@ -53,7 +57,7 @@ load: $(STAMP)
 	$(BIN)/python bench/load.py --writers 50 --readers 200 --seconds 30 --workers $(WORKERS) $(LOAD_ARGS)
 
 # wrk against the service, a raw ASGI floor and Datasette (BENCH_FACTS, BENCH_DB=postgres).
-bench: $(STAMP)
+bench: compile
 	@command -v wrk >/dev/null 2>&1 || { \
 	  echo "make bench needs wrk (https://github.com/wg/wrk), which is not installed."; \
 	  echo "  Debian/Ubuntu: sudo apt-get install wrk    macOS: brew install wrk"; \

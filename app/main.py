@@ -175,7 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_entry=2_000_000,
         )
     app.add_middleware(RequestContextMiddleware, metrics=metrics, log_requests=settings.access_log)
-    app.include_router(v1_router)
+    app.include_router(v1_router, prefix=f"/{API_VERSION}")
     install_openapi(app)
 
     app.include_router(web_router)

@@ -20,14 +20,18 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 from contextvars import ContextVar
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -159,69 +163,109 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 
+@dataclass(frozen=True)
+class _Collectors:
+    registry: "CollectorRegistry"
+    requests: "Counter"
+    errors: "Counter"
+    latency: "Histogram"
+    checked_out: "Gauge"
+    size: "Gauge"
+
+
 class Metrics:
-    """The service's Prometheus metrics, in a registry of their own."""
+    """The service's Prometheus metrics, in a registry of their own.
+
+    In one process, the registry and its metrics (and prometheus-client itself) are made
+    with the first request counted or the first scrape, not at start-up: the first request
+    is counted after its answer has gone, so none waits for them. In multiprocess mode they
+    are made at once, so every worker's gauges are in the folder from its start."""
 
     def __init__(self, engine: Any) -> None:
-        self.registry = CollectorRegistry()
         self.multiprocess = multiprocess_dir()
         self._children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
-        self.requests = Counter(
-            "econfacts_requests_total",
-            "HTTP requests answered.",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.errors = Counter(
-            "econfacts_errors_total",
-            "HTTP requests answered with a 5xx.",
-            ["method", "route"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "econfacts_request_duration_seconds",
-            "Time to answer, by route.",
-            ["method", "route"],
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-            registry=self.registry,
-        )
         pool = engine.pool
         self._pool_checked_out = lambda: float(getattr(pool, "checkedout", lambda: 0)())
         self._pool_size = lambda: float(getattr(pool, "size", lambda: 0)())
-        # Several workers: each keeps its gauges in its files, and a scrape sums the live ones.
-        self.checked_out = Gauge(
-            "econfacts_db_pool_checked_out",
-            "Database connections in use (all workers).",
-            registry=self.registry,
-            multiprocess_mode="livesum",
-        )
-        self.size = Gauge(
-            "econfacts_db_pool_size",
-            "Database pool size (all workers).",
-            registry=self.registry,
-            multiprocess_mode="livesum",
-        )
+        self._lock = threading.Lock()
+        self._made: _Collectors | None = None
         if self.multiprocess:
-            self._update_pool()
+            self._collectors()
             # A worker that exits takes its gauges with it (counters stay counted).
             atexit.register(_mark_dead, os.getpid())
+
+    def _collectors(self) -> _Collectors:
+        made = self._made
+        if made is None:
+            with self._lock:
+                made = self._made
+                if made is None:
+                    made = self._made = self._make()
+        return made
+
+    def _make(self) -> _Collectors:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        registry = CollectorRegistry()
+        made = _Collectors(
+            registry=registry,
+            requests=Counter(
+                "econfacts_requests_total",
+                "HTTP requests answered.",
+                ["method", "route", "status"],
+                registry=registry,
+            ),
+            errors=Counter(
+                "econfacts_errors_total",
+                "HTTP requests answered with a 5xx.",
+                ["method", "route"],
+                registry=registry,
+            ),
+            latency=Histogram(
+                "econfacts_request_duration_seconds",
+                "Time to answer, by route.",
+                ["method", "route"],
+                buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+                registry=registry,
+            ),
+            # Several workers: each keeps its gauges in its files, and a scrape sums the
+            # live ones.
+            checked_out=Gauge(
+                "econfacts_db_pool_checked_out",
+                "Database connections in use (all workers).",
+                registry=registry,
+                multiprocess_mode="livesum",
+            ),
+            size=Gauge(
+                "econfacts_db_pool_size",
+                "Database pool size (all workers).",
+                registry=registry,
+                multiprocess_mode="livesum",
+            ),
+        )
+        if self.multiprocess:
+            made.checked_out.set(self._pool_checked_out())
+            made.size.set(self._pool_size())
         else:
-            self.checked_out.set_function(self._pool_checked_out)
-            self.size.set_function(self._pool_size)
+            made.checked_out.set_function(self._pool_checked_out)
+            made.size.set_function(self._pool_size)
+        return made
 
     def _update_pool(self) -> None:
-        self.checked_out.set(self._pool_checked_out())
-        self.size.set(self._pool_size())
+        made = self._collectors()
+        made.checked_out.set(self._pool_checked_out())
+        made.size.set(self._pool_size())
 
     def record(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request (label children memoized: routes are templates)."""
         key = (method, route, status)
         children = self._children.get(key)
         if children is None:
+            made = self._collectors()
             children = (
-                self.requests.labels(method, route, str(status)),
-                self.latency.labels(method, route),
-                self.errors.labels(method, route) if status >= 500 else None,
+                made.requests.labels(method, route, str(status)),
+                made.latency.labels(method, route),
+                made.errors.labels(method, route) if status >= 500 else None,
             )
             self._children[key] = children
         requests, latency, errors = children
@@ -233,8 +277,10 @@ class Metrics:
             self._update_pool()
 
     def render(self) -> bytes:
+        from prometheus_client import CollectorRegistry, generate_latest
+
         if not self.multiprocess:
-            return generate_latest(self.registry)
+            return generate_latest(self._collectors().registry)
         from prometheus_client.multiprocess import MultiProcessCollector
 
         self._update_pool()

@@ -11,12 +11,15 @@ from app.auth.service import require_scope
 from app.changes.router import router as changes_router
 from app.entities.router import router as entities_router
 from app.facts.router import router as facts_router
+from app.ingestion.router import router as ingestion_router
 from app.quotes.router import router as quotes_router
 from app.relations.router import router as relations_router
 from app.sources.router import router as sources_router
 
 # Reads are public unless ECONFACTS_REQUIRE_KEY_FOR_READS is set; writes add their own check.
-router = APIRouter(prefix=f"/{API_VERSION}", dependencies=[Depends(require_scope(Scope.read))])
+# The /v1 prefix is given where the app includes this router (an empty-prefix include makes
+# FastAPI build every nested route twice at start-up).
+router = APIRouter(dependencies=[Depends(require_scope(Scope.read))])
 
 
 class ResourceLink(BaseModel):
@@ -70,6 +73,7 @@ for domain_router in (
     agreements_router,
     entities_router,
     sources_router,
+    ingestion_router,
     changes_router,
     relations_router,
     export_router,

@@ -10,13 +10,12 @@ it travels once, in the body of the sign-in request, and becomes a session.
 import secrets
 import threading
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
@@ -27,12 +26,16 @@ from app.desk.service import Editor
 from app.errors import ProblemError, html_error
 from app.facts.models import Comparator, Direction, FactKind, Modality
 from app.facts.schemas import FactPublic
+from app.facts.shape import as_input
 from app.limits import RateLimiter
 from app.web.format import SIGNS, amount, figure, when
+from app.web.pages import templates_in
+
+if TYPE_CHECKING:
+    from fastapi.templating import Jinja2Templates
 
 router = APIRouter(prefix="/desk", route_class=TransactionRoute, include_in_schema=False)
 HERE = FilePath(__file__).parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
 STATIC = {"desk.js": "text/javascript", "desk.css": "text/css"}
 
 COOKIE = "econfacts_desk"
@@ -96,8 +99,12 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
+def _templates() -> "Jinja2Templates":
+    return templates_in(str(HERE / "templates"))
+
+
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(
+    return _templates().TemplateResponse(
         request, name, {**context, "api": API_VERSION}, status_code=status, headers=NO_STORE
     )
 
@@ -406,10 +413,10 @@ def history_page(request: Request, session: SessionDep, fact_id: str) -> Respons
     rows = []
     oldest_first = list(reversed(revisions))
     for index, revision in enumerate(oldest_first):
-        now = service.public_input(revision.snapshot)
+        now = as_input(revision.snapshot)
         changes = []
         if index > 0:
-            before = service.public_input(oldest_first[index - 1].snapshot)
+            before = as_input(oldest_first[index - 1].snapshot)
             changes = [
                 (name, _brief(name, before[name]), _brief(name, now[name]))
                 for name in HISTORY_FIELDS

@@ -31,7 +31,7 @@ from app.errors import ProblemError, bad_body, not_found, revalidate
 from app.facts.models import Comparator, Direction, Fact, FactKind, Modality, Status, pair_key
 from app.facts.schemas import FactCreate, FactPublic, FactUpdate
 from app.facts.service import create_fact, fact_revisions, update_fact
-from app.facts.shape import public_facts
+from app.facts.shape import as_input, public_facts
 from app.quotes.models import Quote
 from app.quotes.schemas import QuoteCreate, QuotePublic, QuoteUpdate
 from app.quotes.service import copy_mentions, create_quote, render_quotes, update_quote
@@ -532,56 +532,6 @@ def fact_input(fields: FactFields, source: Source) -> dict[str, Any]:
     }
 
 
-def public_input(fact: FactPublic) -> dict[str, Any]:
-    """A rendered fact in FactCreate's shape, to compare with what the form sends."""
-    time: dict[str, Any] | None = None
-    if fact.time is not None:
-        time = (
-            {"type": "date", "date": fact.time.date, "text": fact.time.text}
-            if fact.time.type.value == "date"
-            else {
-                "type": "period",
-                "start": fact.time.start,
-                "end": fact.time.end,
-                "text": fact.time.text,
-            }
-        )
-    q = fact.quantity
-    agreement = fact.agreement
-    return {
-        "kind": fact.kind.value,
-        "statement": fact.statement,
-        "subject": fact.subject.id,
-        "counterpart": fact.counterpart.id if fact.counterpart else None,
-        "direction": fact.direction.value,
-        "quantity": {
-            "value": q.value,
-            "unit": q.unit,
-            "comparator": q.comparator.value,
-            "hedge": q.hedge,
-            "text": q.text,
-        }
-        if q
-        else None,
-        "time": time,
-        "modality": fact.modality.value,
-        "sector": fact.sector,
-        "claimed_by": fact.claimed_by.id if fact.claimed_by else None,
-        "claimed_role": fact.claimed_by.role if fact.claimed_by else None,
-        "evidence": fact.evidence.model_dump(),
-        "mentions": [m.id for m in fact.mentions],
-        "agreement": {
-            "title": agreement.title,
-            "parties": [p.id for p in agreement.parties],
-            "event": agreement.event.id if agreement.event else None,
-            "documents": agreement.documents,
-            "sectors": agreement.sectors,
-        }
-        if agreement
-        else None,
-    }
-
-
 # --- actions: each one revision through the API's own service functions ------------------
 
 
@@ -652,7 +602,7 @@ def edit_fact(session: Session, *, fact_id: str, body: FactEditIn, editor: Edito
     source = session.get(Source, current.source_id)
     assert source is not None
     wanted = revalidate(FactCreate, fact_input(body.fields, source)).model_dump()
-    now = revalidate(FactCreate, public_input(public_facts([current])[0])).model_dump()
+    now = revalidate(FactCreate, as_input(public_facts([current])[0])).model_dump()
     changed = {k: v for k, v in wanted.items() if now.get(k) != v}
     if not changed:
         raise bad_body("fields", "nothing changed")

@@ -118,7 +118,7 @@ def as_input(fact: FactPublic) -> dict[str, Any]:
     desk compares a form with. Every input field is taken from the public field of the same
     name (entities by id, nested objects cut to the input's fields); the claimant's role is
     the one field that lives elsewhere."""
-    public = fact.model_dump(mode="json")
+    public = fact.model_dump()
     out = {
         name: _project(public.get(name), FactCreate.model_fields[name].annotation)
         for name in FactCreate.model_fields

@@ -182,7 +182,13 @@ class ETagMiddleware:
                 return
             await send(message)
 
-        if version_tag is not None and etag_matches(if_none_match, version_tag):
+        if (
+            version_tag is not None
+            and if_none_match is not None
+            and if_none_match.strip() != "*"  # "any representation": only the route knows
+            and etag_matches(if_none_match, version_tag)
+            and charge_address(scope)
+        ):
             # What the route would answer is what the client holds: 304 without running it.
             start = {
                 "type": "http.response.start",
@@ -196,6 +202,19 @@ class ETagMiddleware:
             await send({"type": "http.response.body", "body": b""})
             return
         await self.app(scope, receive, wrapped_send)
+
+
+def charge_address(scope: Scope) -> bool:
+    """An answer given without the route (a 304 here, a response-cache hit) is still a
+    request: it counts against the caller's address. Over
+    the limit, False: the request takes the normal path, whose authentication refuses it
+    with the full 429 (a refused charge takes no token)."""
+    client = scope.get("client") or ("-",)
+    try:
+        scope["app"].state.rate_limiter.charge_address(client[0])
+    except ProblemError:
+        return False
+    return True
 
 
 def not_modified(start: Message) -> Message:

@@ -9,8 +9,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db.version import DataVersion
-from app.errors import ProblemError
-from app.http.conditional import VERSION_READ, etag_matches, not_modified
+from app.http.conditional import VERSION_READ, charge_address, etag_matches, not_modified
 
 
 class ResponseCacheMiddleware:
@@ -93,13 +92,7 @@ class ResponseCacheMiddleware:
         scope[VERSION_READ] = version  # the ETag middleware's, so it is read once
         hit = self.entries.get(key)
         if hit is not None and hit.version == version:
-            # A cache hit is still a request: anonymous ones count against their address.
-            # Over the limit, the request takes the normal path, whose authentication
-            # refuses it with the full 429 (a refused charge takes no token).
-            client = scope.get("client") or ("-",)
-            try:
-                scope["app"].state.rate_limiter.charge_address(client[0])
-            except ProblemError:
+            if not charge_address(scope):  # a hit is still a request
                 await self.app(scope, receive, send)
                 return
             self.entries.move_to_end(key)

@@ -10,7 +10,6 @@ from app import API_VERSION
 from app.auth.service import WriterDep
 from app.db import SessionDep, TransactionRoute, WriteSessionDep
 from app.errors import problem_responses
-from app.facts.shape import public_facts
 from app.http.conditional import IfMatch, with_etag
 from app.http.formats import (
     JSON_LD,
@@ -21,14 +20,10 @@ from app.http.formats import (
     wants,
 )
 from app.http.policy import deprecated_operation
-from app.http.responses import UPDATE_ERRORS, check_if_match, created_responses, item_json
-from app.idempotency import IdempotencyKey, idempotent
-from app.ingestion.schemas import Candidates, IngestPublic
+from app.http.responses import UPDATE_ERRORS, check_if_match, item_json
 from app.pagination import NoQuery, Page, paginate
-from app.quotes.service import render_quotes
 from app.sources import service
 from app.sources.schemas import (
-    SourceCreate,
     SourcePublic,
     SourceQuery,
     SourceSummary,
@@ -83,54 +78,6 @@ def get_source(
     if wants(request, JSON_LD):
         return jsonld_response(source_jsonld(source, base_url(request)))
     return with_etag(response, source)
-
-
-@router.post(
-    "",
-    status_code=201,
-    response_model=IngestPublic,
-    summary="Ingest an article",
-    description="Store an article (write key) and extract from it candidate facts, "
-    "agreements and attributed quotes, each with the exact words it rests on and a "
-    "confidence. Candidates are saved as drafts (`status=draft`) for an editor to correct "
-    "(PATCH), publish (`POST .../publish`) or reject. The same text again (same SHA-256) "
-    "answers 200 with the existing source and its drafts, and stores nothing. Bodies over "
-    "ECONFACTS_MAX_BODY_BYTES (default 2,000,000) get 413.",
-    responses={
-        **created_responses(IngestPublic),
-        200: {"model": IngestPublic, "description": "This text is already stored."},
-        413: problem_responses(413)[413],
-    },
-)
-def ingest_source(
-    request: Request,
-    body: SourceCreate,
-    caller: WriterDep,
-    session: WriteSessionDep,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    def produce() -> JSONResponse:
-        # The extractor (its patterns, word lists and, on first use, the parser) loads with
-        # the first article ingested, not when the API starts.
-        from app.ingestion.pipeline import ingest
-
-        result = ingest(session, body=body, actor=caller.name)
-        public = IngestPublic(
-            source=service.get_source(session, source_id=result.source.id),
-            created=result.created,
-            candidates=Candidates(
-                facts=public_facts(result.facts),
-                quotes=render_quotes(session, result.quotes),
-            ),
-            skipped=result.skipped,
-        )
-        return item_json(
-            public,
-            status=201 if result.created else 200,
-            location=f"/{API_VERSION}/sources/{result.source.id}",
-        )
-
-    return idempotent(request, session, caller.name, idempotency_key, body, produce)
 
 
 @router.patch(

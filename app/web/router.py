@@ -5,7 +5,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from app.auth.models import Scope
 from app.auth.service import require_scope
@@ -18,6 +17,7 @@ from app.relations.service import dossier, pair_summaries, series
 from app.sources.service import get_source
 from app.web.charts import series_chart
 from app.web.format import figure, when
+from app.web.pages import templates_in
 
 # Pages show the same data as /v1, so they need a key whenever reads do.
 router = APIRouter(
@@ -25,7 +25,7 @@ router = APIRouter(
     include_in_schema=False,
     dependencies=[Depends(require_scope(Scope.read))],
 )
-templates = Jinja2Templates(directory=str(FilePath(__file__).parent / "templates"))
+TEMPLATES = str(FilePath(__file__).parent / "templates")
 LABELS = {
     "investment": "Investment",
     "trade_turnover": "Trade turnover",
@@ -47,7 +47,7 @@ def overview(request: Request, session: SessionDep) -> HTMLResponse:
         {"a": p.pair[0], "b": p.pair[1], "facts": p.facts, "sources": p.sources}
         for p in pair_summaries(session)
     ]
-    return templates.TemplateResponse(request, "index.html", {"pairs": pairs})
+    return templates_in(TEMPLATES).TemplateResponse(request, "index.html", {"pairs": pairs})
 
 
 def _card(fact: FactPublic) -> dict[str, Any]:
@@ -133,7 +133,7 @@ def pair_page(
         }
         for q in relation.quotes
     ]
-    return templates.TemplateResponse(
+    return templates_in(TEMPLATES).TemplateResponse(
         request,
         "pair.html",
         {
@@ -163,7 +163,7 @@ def source_page(
         before, highlighted, after = text[:start], text[start:end], text[end:]
     else:
         before, highlighted, after = text, "", ""
-    return templates.TemplateResponse(
+    return templates_in(TEMPLATES).TemplateResponse(
         request,
         "source.html",
         {
