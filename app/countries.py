@@ -41,3 +41,19 @@ CountryCode = Annotated[
 """A country-code parameter, with its pattern in the OpenAPI document. The pattern is not
 checked on its own: normalise_country_code, which every such parameter goes through,
 accepts nothing it does not match and says why in words a person can act on."""
+
+
+PAIR_PATTERN = r"^[A-Za-z]{2,3}[-/][A-Za-z]{2,3}$"
+
+
+def parse_pair(value: str) -> tuple[str, str]:
+    """`AZE-CHN` (or `az/cn`, any case) -> ("AZE", "CHN"): two different countries, in the
+    order given (for directed indicators the order is the direction). ValueError says what
+    to send."""
+    parts = value.replace("/", "-").split("-")
+    if len(parts) != 2:
+        raise ValueError("use two ISO 3166-1 codes joined by '-', e.g. AZE-CHN")
+    a, b = (normalise_country_code(p) for p in parts)
+    if a == b:
+        raise ValueError("a pair needs two different countries")
+    return a, b

@@ -47,18 +47,22 @@ def sort_key(name: str) -> SortKey:
     return SortKey(col(Fact.id))
 
 
+def between(countries: Sequence[str], other: str, *, directed: bool = False) -> ColumnElement[bool]:
+    """The one country-pair rule: facts between any of `countries` and `other`, in either
+    order (one indexed equality on pair_key), or from `countries` to `other` if `directed`.
+    Lists, agreements, dossiers, series and pages all select a pair with it."""
+    keys = [pair_key(c, other) for c in countries]
+    in_pair = col(Fact.pair_key).in_(keys) if len(keys) > 1 else col(Fact.pair_key) == keys[0]
+    return and_(in_pair, col(Fact.subject_id).in_(countries)) if directed else in_pair
+
+
 def pair_condition(
     countries: Sequence[str], other: str | None, *, directed: bool = False
 ) -> ColumnElement[bool] | None:
-    """Facts between any of `countries` and `other`, in either order (one indexed equality
-    on pair_key), or from `countries` to `other` if `directed`; with one side only, facts
-    on either side of it. None: no pair filter."""
+    """The pair filter of a list: `between` with both sides; with one side only, facts on
+    either side of it. None: no pair filter."""
     if countries and other:
-        keys = [pair_key(c, other) for c in countries]
-        in_pair = col(Fact.pair_key).in_(keys) if len(keys) > 1 else col(Fact.pair_key) == keys[0]
-        if directed:
-            return and_(in_pair, col(Fact.subject_id).in_(countries))
-        return in_pair
+        return between(countries, other, directed=directed)
     if countries:
         return or_(col(Fact.subject_id).in_(countries), col(Fact.counterpart_id).in_(countries))
     if other:

@@ -287,7 +287,13 @@ def with_documents(
     for row in rows:
         wanted |= referenced(row)
     refs = entity_displays(connection, wanted)
-    return [{**row, "document": document(row, refs)} for row in rows]
+    defaults = {
+        name: field.get_default(call_default_factory=True)
+        for name, field in Fact.model_fields.items()
+        if not field.is_required()
+    }
+    complete = [{**defaults, **row} for row in rows]  # what the INSERT will store
+    return [{**row, "document": document(row, refs)} for row in complete]
 
 
 def public_facts(rows: Sequence[Any]) -> list[FactPublic]:

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.agreements.schemas import AgreementPublic
-from app.countries import normalise_country_code
+from app.countries import PAIR_PATTERN, parse_pair
 from app.entities.schemas import EntityRef
 from app.facts.models import Comparator, Direction, FactKind
 from app.facts.schemas import UNIT_PATTERN, AsOf, FactPublic, normalise_unit
@@ -81,16 +81,6 @@ class RelationQuery(AsOf):
     model_config = ConfigDict(extra="forbid")
 
 
-def _pair(value: str) -> tuple[str, str]:
-    parts = value.replace("/", "-").split("-")
-    if len(parts) != 2:
-        raise ValueError("use two ISO 3166-1 codes joined by '-', e.g. AZE-CHN")
-    a, b = (normalise_country_code(p) for p in parts)
-    if a == b:
-        raise ValueError("a pair needs two different countries")
-    return a, b
-
-
 class SeriesQuery(AsOf):
     """Parameters of GET /v1/series."""
 
@@ -98,7 +88,7 @@ class SeriesQuery(AsOf):
 
     indicator: FactKind = Field(examples=["trade_turnover"])
     pair: str = Field(
-        pattern=r"^[A-Za-z]{2,3}[-/][A-Za-z]{2,3}$",
+        pattern=PAIR_PATTERN,
         description="Two ISO codes joined by '-'. For a directed indicator (investment, "
         "partner_rank) the order is the direction: CHN-AZE is China's investment in Azerbaijan.",
         examples=["AZE-CHN"],
@@ -133,10 +123,10 @@ class SeriesQuery(AsOf):
     @field_validator("pair")
     @classmethod
     def _valid_pair(cls, value: str) -> str:
-        return "-".join(_pair(value))
+        return "-".join(parse_pair(value))
 
     def countries(self) -> tuple[str, str]:
-        return _pair(self.pair)
+        return parse_pair(self.pair)
 
 
 class Point(BaseModel):

@@ -18,6 +18,7 @@ from app.countries import country_name
 from app.entities.models import Entity, EntityKind
 from app.entities.schemas import EntityRef
 from app.entities.service import entity_refs
+from app.facts import filters
 from app.facts.models import Direction, Fact, FactKind, Modality, Status, pair_key
 from app.facts.shape import public_facts
 from app.quotes.models import Quote, QuoteMention
@@ -47,7 +48,7 @@ TIMELINE = 100
 RECENT = 20
 
 
-def _indicator_rows(session: Session, key: str, as_of: datetime | None) -> Sequence[Any]:
+def _indicator_rows(session: Session, between: Any, as_of: datetime | None) -> Sequence[Any]:
     """Only the columns grouping needs, for every published figure of the pair."""
     return session.execute(
         sa_select(
@@ -66,7 +67,7 @@ def _indicator_rows(session: Session, key: str, as_of: datetime | None) -> Seque
             visible_at(Fact, as_of),
             col(Fact.status) == Status.published.value,
             col(Fact.modality) == Modality.reported.value,
-            col(Fact.pair_key) == key,
+            between,
             col(Fact.kind).in_([k.value for k in INDICATORS]),
             col(Fact.value).is_not(None),
         )
@@ -101,7 +102,7 @@ def conflict_groups(rows: Sequence[Any]) -> list[list[Any]]:
 
 def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> RelationPublic:
     a, b = sorted((a, b))
-    key = pair_key(a, b)
+    between = filters.between([a], b)
     refs = country_refs(session, (a, b))
 
     # One indicator per kind, direction, part and unit: a share in percent is never the
@@ -109,7 +110,7 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
     grouped: dict[tuple[str, str | None, str | None, str | None, str], list[Any]] = defaultdict(
         list
     )
-    for row in _indicator_rows(session, key, as_of):
+    for row in _indicator_rows(session, between, as_of):
         directed = FactKind(row.kind) in DIRECTED
         group = (
             row.kind,
@@ -177,7 +178,7 @@ def dossier(session: Session, *, a: str, b: str, as_of: datetime | None) -> Rela
     pair_facts = (
         visible_at(Fact, as_of),
         col(Fact.status) == Status.published.value,
-        col(Fact.pair_key) == key,
+        between,
     )
     agreements = public_facts(
         session.exec(
@@ -263,13 +264,7 @@ def _number(value: Decimal | None) -> float | None:
 def series(session: Session, *, query: SeriesQuery) -> SeriesPublic:
     a, b = query.countries()
     directed = query.indicator in DIRECTED
-    if directed:
-        pair_condition = and_(col(Fact.subject_id) == a, col(Fact.counterpart_id) == b)
-    else:
-        pair_condition = or_(
-            and_(col(Fact.subject_id) == a, col(Fact.counterpart_id) == b),
-            and_(col(Fact.subject_id) == b, col(Fact.counterpart_id) == a),
-        )
+    between = filters.between([a], b, directed=directed)
     stmt = select(Fact).where(
         visible_at(Fact, query.as_of),
         col(Fact.status) == Status.published.value,
@@ -277,7 +272,7 @@ def series(session: Session, *, query: SeriesQuery) -> SeriesPublic:
         col(Fact.kind) == query.indicator.value,
         col(Fact.value).is_not(None),
         col(Fact.time_start).is_not(None),
-        pair_condition,
+        between,
     )
     if query.unit:
         stmt = stmt.where(col(Fact.unit) == query.unit)  # normalised: USD, documents...

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from app.auth.models import Scope
 from app.auth.service import require_scope
-from app.countries import normalise_country_code
+from app.countries import parse_pair
 from app.db import SessionDep, TransactionRoute
 from app.errors import bad_param
 from app.facts.schemas import FactPublic
@@ -64,13 +64,10 @@ def pair_page(
     request: Request, session: SessionDep, pair: Annotated[str, Path(examples=["AZE-CHN"])]
 ) -> HTMLResponse:
     """A pair's figures with their hedges and charts, agreements, quotes and sources."""
-    parts = pair.split("-")
     try:
-        a, b = (normalise_country_code(p) for p in parts) if len(parts) == 2 else ("", "")
+        a, b = parse_pair(pair)
     except ValueError as exc:
         raise bad_param("pair", str(exc)) from None
-    if not a or a == b:
-        raise bad_param("pair", "use two different ISO codes joined by '-', e.g. AZE-CHN")
     relation = dossier(session, a=a, b=b, as_of=None)
     figures = []
     for indicator in relation.indicators:
