@@ -255,6 +255,9 @@ def _declared_query_params(request: Request) -> set[str]:
     stack = [dependant] if dependant is not None else []
     while stack:
         dep = stack.pop()
+        model = getattr(dep.call, "model", None)  # a query model read by app.http.query
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            names.update(f.alias or n for n, f in model.model_fields.items())
         for param in dep.query_params:
             annotation = getattr(param.field_info, "annotation", None)
             fields = getattr(annotation, "model_fields", None)

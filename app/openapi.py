@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app import API_VERSION
 from app.errors import PROBLEM_JSON, Problem
+from app.http.query import document_query_models
 from app.http.responses import IF_MATCH_PATTERN
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -28,6 +29,7 @@ def install_openapi(app: FastAPI) -> None:
             routes=app.routes,
             tags=app.openapi_tags,
         )
+        document_query_models(schema, app.routes)
         components = schema.setdefault("components", {})
         schemas = components.setdefault("schemas", {})
         problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -64,13 +64,12 @@ def current_index(table: str, name: str, *columns: str) -> Index:
 
 
 def visible_at(model: Any, as_of: datetime | None) -> ColumnElement[bool]:
-    """Rows that were (as_of given) or are (as_of None) the current revision."""
+    """Rows that were (as_of given) or are (as_of None) the current revision. `model` is a
+    versioned model or its table's columns (`Model.__table__.c`)."""
+    valid_from, valid_to = col(model.valid_from), col(model.valid_to)
     if as_of is None:
-        return col(model.valid_to).is_(None)
-    return and_(
-        col(model.valid_from) <= as_of,
-        or_(col(model.valid_to).is_(None), col(model.valid_to) > as_of),
-    )
+        return valid_to.is_(None)
+    return and_(valid_from <= as_of, or_(valid_to.is_(None), valid_to > as_of))
 
 
 def supersede(session: Session, model: Any, *, ident: str, revision: int, at: datetime) -> bool:

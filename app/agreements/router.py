@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import API_VERSION
@@ -29,6 +29,7 @@ from app.http.formats import (
     jsonld_response,
     wants,
 )
+from app.http.query import QueryOf
 from app.http.responses import UPDATE_ERRORS, created_responses
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
@@ -63,7 +64,7 @@ def list_agreements(
     request: Request,
     response: Response,
     session: SessionDep,
-    query: Annotated[AgreementQuery, Query()],
+    query: Annotated[AgreementQuery, QueryOf(AgreementQuery)],
     editorial: EditorialDep,
 ) -> Any:
     query = query.model_copy(update={"status": readable(query.status, editorial=editorial)})
@@ -90,7 +91,7 @@ def get_agreement(
     response: Response,
     session: SessionDep,
     agreement_id: AgreementId,
-    query: Annotated[ItemQuery, Query()],
+    query: Annotated[ItemQuery, QueryOf(ItemQuery)],
     editorial: EditorialDep,
 ) -> Any:
     row = service.get_agreement_row(

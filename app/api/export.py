@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,7 @@ from app.auth.service import EditorialDep
 from app.facts.filters import readable
 from app.facts.models import Status
 from app.facts.service import iter_facts
+from app.http.query import QueryOf
 
 router = APIRouter(prefix="/export", tags=["export"])
 NDJSON = "application/x-ndjson"
@@ -39,7 +40,7 @@ class ExportQuery(BaseModel):
     },
 )
 def export_facts(
-    request: Request, query: Annotated[ExportQuery, Query()], editorial: EditorialDep
+    request: Request, query: Annotated[ExportQuery, QueryOf(ExportQuery)], editorial: EditorialDep
 ) -> StreamingResponse:
     engine = request.app.state.engine
     statuses = readable(query.status, editorial=editorial)

@@ -147,9 +147,10 @@ def caller_of(request: Request) -> Caller:
     return caller if isinstance(caller, Caller) else ANONYMOUS
 
 
-def sees_editorial(request: Request) -> bool:
+async def sees_editorial(request: Request) -> bool:
     """Drafts and rejected records are editorial material: only keys that may write see
-    them. Anonymous callers and read keys see published (and retracted) records."""
+    them. Anonymous callers and read keys see published (and retracted) records. (Async:
+    a sync dependency would cost a trip to the thread pool.)"""
     return caller_of(request).scope.level >= Scope.write.level
 
 

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from app.auth.service import EditorialDep
 from app.changes import service
 from app.changes.schemas import ChangePage, ChangeQuery
 from app.db import SessionDep, TransactionRoute
 from app.errors import bad_param, problem_responses
+from app.http.query import QueryOf
 from app.pagination import Cursor, decode_cursor, encode_cursor
 
 router = APIRouter(route_class=TransactionRoute, prefix="/changes", tags=["changes"])
@@ -28,7 +29,7 @@ _FEED = "changes"
 def list_changes(
     request: Request,
     session: SessionDep,
-    query: Annotated[ChangeQuery, Query()],
+    query: Annotated[ChangeQuery, QueryOf(ChangeQuery)],
     editorial: EditorialDep,
 ) -> ChangePage:
     settings = request.app.state.settings

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import API_VERSION
@@ -13,6 +13,7 @@ from app.entities.schemas import EntityCreate, EntityPublic, EntityQuery, Entity
 from app.errors import problem_responses
 from app.facts.shape import rerender_mentioning
 from app.http.conditional import IfMatch, with_etag
+from app.http.query import QueryOf
 from app.http.responses import UPDATE_ERRORS, check_if_match, created_responses, item_json
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import NoQuery, Page, paginate
@@ -33,7 +34,7 @@ def list_entities(
     request: Request,
     response: Response,
     session: SessionDep,
-    query: Annotated[EntityQuery, Query()],
+    query: Annotated[EntityQuery, QueryOf(EntityQuery)],
 ) -> Any:
     return paginate(
         request,
@@ -56,7 +57,7 @@ def get_entity(
     response: Response,
     session: SessionDep,
     entity_id: EntityId,
-    _query: Annotated[NoQuery, Query()],
+    _query: Annotated[NoQuery, QueryOf(NoQuery)],
 ) -> EntityPublic:
     return with_etag(response, service.get_entity(session, entity_id=entity_id))
 

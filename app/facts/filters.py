@@ -5,9 +5,10 @@ series and pages all build their queries here."""
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from app.entities.models import Entity
 from app.errors import bad_param
@@ -17,6 +18,10 @@ from app.pagination import SortKey
 from app.search import all_words_match
 from app.sources.models import Source
 from app.versioning import visible_at
+
+FACT: Any = Fact.__table__.c  # type: ignore[attr-defined]
+"""The fact table's columns. Queries are built from these Core columns rather than the
+model's ORM attributes: the same SQL, at a fraction of the Python cost per request."""
 
 _HUGE = Decimal("1e24")
 
@@ -41,10 +46,10 @@ def sort_key(name: str) -> SortKey:
     descending = name.startswith("-")
     field = name.lstrip("-")
     if field == "date":
-        return SortKey(col(Fact.sort_date), date.fromisoformat)
+        return SortKey(FACT.sort_date, date.fromisoformat)
     if field == "value":
-        return SortKey(func.coalesce(col(Fact.value), -_HUGE if descending else _HUGE), Decimal)
-    return SortKey(col(Fact.id))
+        return SortKey(func.coalesce(FACT.value, -_HUGE if descending else _HUGE), Decimal)
+    return SortKey(FACT.id)
 
 
 def between(countries: Sequence[str], other: str, *, directed: bool = False) -> ColumnElement[bool]:
@@ -52,8 +57,8 @@ def between(countries: Sequence[str], other: str, *, directed: bool = False) -> 
     order (one indexed equality on pair_key), or from `countries` to `other` if `directed`.
     Lists, agreements, dossiers, series and pages all select a pair with it."""
     keys = [pair_key(c, other) for c in countries]
-    in_pair = col(Fact.pair_key).in_(keys) if len(keys) > 1 else col(Fact.pair_key) == keys[0]
-    return and_(in_pair, col(Fact.subject_id).in_(countries)) if directed else in_pair
+    in_pair = FACT.pair_key.in_(keys) if len(keys) > 1 else FACT.pair_key == keys[0]
+    return and_(in_pair, FACT.subject_id.in_(countries)) if directed else in_pair
 
 
 def pair_condition(
@@ -64,9 +69,9 @@ def pair_condition(
     if countries and other:
         return between(countries, other, directed=directed)
     if countries:
-        return or_(col(Fact.subject_id).in_(countries), col(Fact.counterpart_id).in_(countries))
+        return or_(FACT.subject_id.in_(countries), FACT.counterpart_id.in_(countries))
     if other:
-        return or_(col(Fact.subject_id) == other, col(Fact.counterpart_id) == other)
+        return or_(FACT.subject_id == other, FACT.counterpart_id == other)
     return None
 
 
@@ -78,8 +83,8 @@ def _require_entity(session: Session, name: str, entity_id: str) -> None:
 def fact_conditions(session: Session, query: FactFilters) -> list[ColumnElement[bool]]:
     """The WHERE clauses for a FactQuery (also used by /v1/agreements)."""
     conditions: list[ColumnElement[bool]] = [
-        visible_at(Fact, query.as_of),
-        col(Fact.status).in_([s.value for s in query.status]),
+        visible_at(FACT, query.as_of),
+        FACT.status.in_([s.value for s in query.status]),
     ]
     pair = pair_condition(
         query.country,
@@ -89,31 +94,27 @@ def fact_conditions(session: Session, query: FactFilters) -> list[ColumnElement[
     if pair is not None:
         conditions.append(pair)
     if query.direction is not None:
-        conditions.append(col(Fact.direction) == query.direction.value)
+        conditions.append(FACT.direction == query.direction.value)
     if query.kind:
-        conditions.append(col(Fact.kind).in_([k.value for k in query.kind]))
+        conditions.append(FACT.kind.in_([k.value for k in query.kind]))
     if query.speaker:
         _require_entity(session, "speaker", query.speaker)
-        conditions.append(col(Fact.claimed_by_id) == query.speaker)
+        conditions.append(FACT.claimed_by_id == query.speaker)
     if query.source:
         if session.get(Source, query.source) is None:
             raise bad_param("source", f"no source with id '{query.source}'; see GET /v1/sources")
-        conditions.append(col(Fact.source_id) == query.source)
+        conditions.append(FACT.source_id == query.source)
     start, end = query.window()
     if start is not None:
-        conditions.append(col(Fact.time_end) >= start)
+        conditions.append(FACT.time_end >= start)
     if end is not None:
-        conditions.append(col(Fact.time_start) <= end)
+        conditions.append(FACT.time_start <= end)
     if query.value_min is not None:
-        conditions.append(col(Fact.value).is_not(None))
-        conditions.append(
-            or_(col(Fact.value_high).is_(None), col(Fact.value_high) >= query.value_min)
-        )
+        conditions.append(FACT.value.is_not(None))
+        conditions.append(or_(FACT.value_high.is_(None), FACT.value_high >= query.value_min))
     if query.value_max is not None:
-        conditions.append(col(Fact.value).is_not(None))
-        conditions.append(
-            or_(col(Fact.value_low).is_(None), col(Fact.value_low) <= query.value_max)
-        )
+        conditions.append(FACT.value.is_not(None))
+        conditions.append(or_(FACT.value_low.is_(None), FACT.value_low <= query.value_max))
     if (
         query.value_min is not None
         and query.value_max is not None
@@ -121,11 +122,11 @@ def fact_conditions(session: Session, query: FactFilters) -> list[ColumnElement[
     ):
         raise bad_param("value_min", "must not be greater than value_max")
     if query.unit:
-        conditions.append(col(Fact.unit) == query.unit)
+        conditions.append(FACT.unit == query.unit)
     if query.comparator is not None:
-        conditions.append(col(Fact.comparator) == query.comparator.value)
+        conditions.append(FACT.comparator == query.comparator.value)
     if query.modality:
-        conditions.append(col(Fact.modality).in_([m.value for m in query.modality]))
+        conditions.append(FACT.modality.in_([m.value for m in query.modality]))
     if query.q:
-        conditions.append(all_words_match(query.q, col(Fact.statement), col(Fact.evidence_text)))
+        conditions.append(all_words_match(query.q, FACT.statement, FACT.evidence_text))
     return conditions

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from app import API_VERSION
@@ -32,6 +32,7 @@ from app.http.formats import (
     jsonld_response,
     wants,
 )
+from app.http.query import QueryOf
 from app.http.responses import UPDATE_ERRORS, created_responses
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
@@ -73,7 +74,7 @@ def list_facts(
     request: Request,
     response: Response,
     session: SessionDep,
-    query: Annotated[FactQuery, Query()],
+    query: Annotated[FactQuery, QueryOf(FactQuery)],
     editorial: EditorialDep,
 ) -> Any:
     query = query.model_copy(update={"status": readable(query.status, editorial=editorial)})
@@ -91,7 +92,7 @@ def list_facts(
 def fact_facets(
     response: Response,
     session: SessionDep,
-    query: Annotated[FactFilters, Query()],
+    query: Annotated[FactFilters, QueryOf(FactFilters)],
     editorial: EditorialDep,
 ) -> FactFacets:
     query = query.model_copy(update={"status": readable(query.status, editorial=editorial)})
@@ -112,7 +113,7 @@ def get_fact(
     response: Response,
     session: SessionDep,
     fact_id: FactId,
-    query: Annotated[ItemQuery, Query()],
+    query: Annotated[ItemQuery, QueryOf(ItemQuery)],
     editorial: EditorialDep,
 ) -> Any:
     row = service.get_fact_row(session, fact_id=fact_id, as_of=query.as_of, editorial=editorial)

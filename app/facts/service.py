@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from app.entities.service import entity_refs, resolve_entity
 from app.errors import ProblemError, bad_body, bad_param, not_found, revalidate
 from app.facts import shape
-from app.facts.filters import fact_conditions, hidden, sort_key
+from app.facts.filters import FACT, fact_conditions, hidden, sort_key
 from app.facts.models import Fact, FactKind, Status
 from app.facts.schemas import (
     Count,
@@ -52,14 +52,14 @@ def list_fact_rows(
     """One page of current (or `as_of`) facts: rows of (id, document)."""
     if after is not None and after.sort != query.sort:
         raise bad_param("cursor", "this cursor was made for another sort order")
-    columns: list[Any] = [col(Fact.id), col(Fact.document)]
+    columns: list[Any] = [FACT.id, FACT.document]
     stmt = sa_select(*columns).where(*fact_conditions(session, query), *extra)
     return keyset_page(
         session,
         stmt,
         sort_name=query.sort,
         sort=sort_key(query.sort),
-        id_column=col(Fact.id),
+        id_column=FACT.id,
         descending=query.sort.startswith("-"),
         limit=limit,
         after=after,

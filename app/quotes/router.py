@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
@@ -22,6 +22,7 @@ from app.http.formats import (
     quote_jsonld,
     wants,
 )
+from app.http.query import QueryOf
 from app.http.responses import UPDATE_ERRORS, check_if_match, created_responses, item_json
 from app.idempotency import IdempotencyKey, idempotent
 from app.pagination import Page, paginate
@@ -51,7 +52,7 @@ def list_quotes(
     request: Request,
     response: Response,
     session: SessionDep,
-    query: Annotated[QuoteQuery, Query()],
+    query: Annotated[QuoteQuery, QueryOf(QuoteQuery)],
     editorial: EditorialDep,
 ) -> Any:
     query = query.model_copy(update={"status": readable(query.status, editorial=editorial)})
@@ -78,7 +79,7 @@ def get_quote(
     response: Response,
     session: SessionDep,
     quote_id: QuoteId,
-    query: Annotated[ItemQuery, Query()],
+    query: Annotated[ItemQuery, QueryOf(ItemQuery)],
     editorial: EditorialDep,
 ) -> Any:
     quote = service.get_quote(session, quote_id=quote_id, as_of=query.as_of, editorial=editorial)

@@ -2,13 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from app.countries import COUNTRY_CODE_PATTERN, normalise_country_code
 from app.db import SessionDep, TransactionRoute
 from app.errors import bad_param, problem_responses
 from app.http.conditional import with_etag
 from app.http.formats import CSV, csv_response, wants
+from app.http.query import QueryOf
 from app.pagination import NoQuery
 from app.relations import service
 from app.relations.schemas import (
@@ -50,7 +51,7 @@ def _code(name: str, value: str) -> str:
     responses=problem_responses(400),
 )
 def list_relations(
-    response: Response, session: SessionDep, _query: Annotated[NoQuery, Query()]
+    response: Response, session: SessionDep, _query: Annotated[NoQuery, QueryOf(NoQuery)]
 ) -> RelationList:
     return with_etag(response, RelationList(items=service.pair_summaries(session)))
 
@@ -80,7 +81,7 @@ def get_relation(
             examples=["CHN"],
         ),
     ],
-    query: Annotated[RelationQuery, Query()],
+    query: Annotated[RelationQuery, QueryOf(RelationQuery)],
 ) -> RelationPublic:
     first, second = _code("a", a), _code("b", b)
     if first == second:
@@ -105,7 +106,7 @@ def get_series(
     request: Request,
     response: Response,
     session: SessionDep,
-    query: Annotated[SeriesQuery, Query()],
+    query: Annotated[SeriesQuery, QueryOf(SeriesQuery)],
 ) -> Any:
     found = service.series(session, query=query)
     if wants(request, CSV, query.format):

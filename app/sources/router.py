@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app import API_VERSION
@@ -20,6 +20,7 @@ from app.http.formats import (
     wants,
 )
 from app.http.policy import deprecated_operation
+from app.http.query import QueryOf
 from app.http.responses import UPDATE_ERRORS, check_if_match, item_json
 from app.pagination import NoQuery, Page, paginate
 from app.sources import service
@@ -46,7 +47,7 @@ def list_sources(
     request: Request,
     response: Response,
     session: SessionDep,
-    query: Annotated[SourceQuery, Query()],
+    query: Annotated[SourceQuery, QueryOf(SourceQuery)],
 ) -> Any:
     return paginate(
         request,
@@ -72,7 +73,7 @@ def get_source(
     response: Response,
     session: SessionDep,
     source_id: SourceId,
-    _query: Annotated[NoQuery, Query()],
+    _query: Annotated[NoQuery, QueryOf(NoQuery)],
 ) -> Any:
     source = service.get_source(session, source_id=source_id)
     if wants(request, JSON_LD):
