@@ -3,15 +3,20 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.countries import CountryCode, normalise_country_code
 from app.entities.schemas import EntityRef
 from app.facts.models import Modality, Status
-from app.facts.schemas import AsOf, ClaimedBy, Evidence, EvidenceIn, FactTime, Strict, TimeIn
+from app.facts.schemas import (
+    ClaimedBy,
+    Evidence,
+    EvidenceIn,
+    FactTime,
+    RecordFilters,
+    Strict,
+    TimeIn,
+)
 from app.pagination import ListQuery
-from app.search import check_words
-from app.timeframes import TimeWindow
 
 AGREEMENT_EXAMPLE: dict[str, Any] = {
     "id": "aze-chn-agreement-beijing-forum-2019",
@@ -75,32 +80,13 @@ class AgreementPublic(BaseModel):
     updated_at: datetime
 
 
-class AgreementQuery(ListQuery, TimeWindow, AsOf):
-    """Filters for GET /v1/agreements; `from`/`to` overlap the signing date."""
+class AgreementQuery(ListQuery, RecordFilters):
+    """Filters for GET /v1/agreements: the facts' record filters (a party by `country`, the
+    other by `counterpart`; `from`/`to` overlap the signing date), a sort order and paging."""
 
-    country: list[CountryCode] = Field(
-        default_factory=list,
-        description="A party (ISO 3166-1 code). Repeatable.",
-        examples=[["AZE"]],
+    sort: Literal["date", "-date", "id", "-id"] = Field(
+        "-date", description="Order: by signing date or id; `-` for descending."
     )
-    counterpart: CountryCode | None = Field(None, description="The other party.", examples=["CHN"])
-    speaker: str | None = Field(None, description="Entity id of who reported it.")
-    source: str | None = Field(None, description="Source id.")
-    q: str | None = Field(None, min_length=1, max_length=200)
-
-    _words = field_validator("q")(check_words)
-    status: list[Status] = Field(default_factory=lambda: [Status.published])
-    sort: Literal["date", "-date", "id", "-id"] = "-date"
-
-    @field_validator("country")
-    @classmethod
-    def _countries(cls, value: list[str]) -> list[str]:
-        return [normalise_country_code(v) for v in value]
-
-    @field_validator("counterpart")
-    @classmethod
-    def _counterpart(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_country_code(value)
 
 
 class AgreementCreate(Strict):

@@ -6,11 +6,8 @@ import contextlib
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import StaticPool
-from sqlmodel import col
-
-from app.versioning import Change
 
 if TYPE_CHECKING:
     import psycopg
@@ -32,7 +29,7 @@ class DataVersion:
 
     def __init__(self, engine: Engine) -> None:
         self.url = engine.url
-        self.sql = str(_VERSION.compile(dialect=engine.dialect))
+        self.sql = VERSION_SQL
         self.sqlite = engine.dialect.name == "sqlite"
         connect_args: dict[str, Any] = (
             {"check_same_thread": False, "isolation_level": None}
@@ -138,4 +135,6 @@ class _SharedRead:
                 await connection.close()
 
 
-_VERSION = select(func.max(col(Change.seq)))
+VERSION_SQL = "SELECT max(seq) FROM change"
+"""The change feed's highest seq (app.versioning.Change), as plain SQL: the database layer
+reads it without importing the models above it."""

@@ -281,8 +281,9 @@ class ItemQuery(AsOf):
     model_config = ConfigDict(extra="forbid")
 
 
-class FactFilters(TimeWindow, AsOf):
-    """Filters for GET /v1/facts, its facets, and /v1/agreements (facts of kind agreement)."""
+class RecordFilters(TimeWindow, AsOf):
+    """The filters of every list of sourced records: /v1/facts and its facets, and
+    /v1/agreements (facts of kind agreement), which adds nothing of its own."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -299,14 +300,44 @@ class FactFilters(TimeWindow, AsOf):
         "means `country` -> `counterpart`.",
         examples=["CHN"],
     )
-    direction: Direction | None = None
-    kind: list[FactKind] = Field(default_factory=list, description="Repeatable: any of them.")
     speaker: str | None = Field(
         None,
         description="Entity id of the person who claimed the fact.",
         examples=["arzukhan-alizadeh"],
     )
     source: str | None = Field(None, description="Source id.", examples=["trend-4036385"])
+    status: list[Status] = Field(
+        default_factory=lambda: [Status.published],
+        description="Repeatable; default `published`.",
+    )
+    q: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Words that must all appear in the statement or the evidence "
+        "(case-insensitive).",
+        examples=["investment"],
+    )
+
+    _words = field_validator("q")(check_words)
+
+    @field_validator("country")
+    @classmethod
+    def _countries(cls, value: list[str]) -> list[str]:
+        return _country_list(value)
+
+    @field_validator("counterpart")
+    @classmethod
+    def _counterpart(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_country_code(value)
+
+
+class FactFilters(RecordFilters):
+    """Filters for GET /v1/facts and its facets: the record filters, and the fact's own
+    (kind, direction, figure, modality)."""
+
+    direction: Direction | None = None
+    kind: list[FactKind] = Field(default_factory=list, description="Repeatable: any of them.")
     value_min: Annotated[Decimal, DECIMAL_SCHEMA] | None = Field(
         None,
         description="Keep facts whose implied interval reaches this value: `more than $3.5 "
@@ -332,20 +363,7 @@ class FactFilters(TimeWindow, AsOf):
         description="Repeatable: any of them; default all. `modality=reported` leaves out "
         "targets and forecasts.",
     )
-    status: list[Status] = Field(
-        default_factory=lambda: [Status.published],
-        description="Repeatable; default `published`.",
-    )
-    q: str | None = Field(
-        None,
-        min_length=1,
-        max_length=200,
-        description="Words that must all appear in the statement or the evidence "
-        "(case-insensitive).",
-        examples=["investment"],
-    )
 
-    _words = field_validator("q")(check_words)
     _unit = field_validator("unit")(normalise_unit)
 
     @field_validator("value_min", "value_max")
@@ -356,16 +374,6 @@ class FactFilters(TimeWindow, AsOf):
         if value is None:
             return None
         return max(-MAX_FIGURE, min(MAX_FIGURE, value))
-
-    @field_validator("country")
-    @classmethod
-    def _countries(cls, value: list[str]) -> list[str]:
-        return _country_list(value)
-
-    @field_validator("counterpart")
-    @classmethod
-    def _counterpart(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_country_code(value)
 
 
 class FactQuery(ListQuery, FactFilters):
