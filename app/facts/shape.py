@@ -22,12 +22,12 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import Connection, event, or_, update
+from sqlalchemy import Connection, String, cast, event, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 
 from app.entities.models import Entity
-from app.facts.models import UNDATED, Fact, FactKind, TimeType, pair_key
+from app.facts.models import UNDATED, DocumentShape, Fact, FactKind, TimeType, pair_key
 from app.facts.quantity import implied_interval
 from app.facts.schemas import FactCreate, FactPublic
 from app.timeframes import Precision, ReducedDate, reduced_isoformat
@@ -43,9 +43,7 @@ CONTENT = tuple(
 """Every content column: a revision's columns are all of these, so none carries over."""
 PLAIN_IN = tuple(n for n in FactCreate.model_fields if n in CONTENT)
 """Input fields stored as they are (kind, statement, direction, modality, sector...)."""
-PLAIN_OUT = tuple(
-    n for n in FactPublic.model_fields if n in Fact.model_fields and n not in ("document",)
-)
+PLAIN_OUT = tuple(n for n in FactPublic.model_fields if n in Fact.model_fields)
 """Public fields read from the column of the same name (id, kind, status, revision...)."""
 
 _FACTS = TypeAdapter(list[FactPublic])
@@ -326,8 +324,6 @@ def rerender_mentioning(connection: Connection, entity_id: str) -> int:
 
 
 def _as_text(column: Any) -> Any:
-    from sqlalchemy import String, cast
-
     return cast(column, String)
 
 
@@ -356,12 +352,7 @@ rendering changes without the schema changing."""
 def refresh_documents(connection: Connection, *, batch: int = 2000) -> int:
     """Make every stored document again if they were made for another SHAPE (run by
     `econfacts db upgrade` after the migrations). Returns how many were made."""
-    from app.facts.models import DocumentShape
-
-    stored = connection.execute(
-        sa_select(col(DocumentShape.digest)).where(col(DocumentShape.resource) == "fact")
-    ).scalar()
-    if stored == SHAPE:
+    if documents_current(connection):
         return 0
     table = Fact.__table__  # type: ignore[attr-defined]
     done = 0
@@ -390,8 +381,6 @@ def refresh_documents(connection: Connection, *, batch: int = 2000) -> int:
 
 def documents_current(connection: Connection) -> bool:
     """Whether stored documents have this code's SHAPE (readiness)."""
-    from app.facts.models import DocumentShape
-
     stored = connection.execute(
         sa_select(col(DocumentShape.digest)).where(col(DocumentShape.resource) == "fact")
     ).scalar()

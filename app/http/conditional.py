@@ -206,9 +206,9 @@ class ETagMiddleware:
 
 def charge_address(scope: Scope) -> bool:
     """An answer given without the route (a 304 here, a response-cache hit) is still a
-    request: it counts against the caller's address. Over
-    the limit, False: the request takes the normal path, whose authentication refuses it
-    with the full 429 (a refused charge takes no token)."""
+    request: it counts against the caller's address. Over the limit, False: the request
+    takes the normal path, whose authentication refuses it with the full 429 (a refused
+    charge takes no token)."""
     client = scope.get("client") or ("-",)
     try:
         scope["app"].state.rate_limiter.charge_address(client[0])
