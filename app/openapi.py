@@ -1,7 +1,7 @@
 """OpenAPI additions for behaviour that middleware gives every operation.
 
-ETag/If-None-Match (caching.ETagMiddleware) and the API-Version header
-(api.policy.ApiPolicyMiddleware) apply to every GET and every response; this
+ETag/If-None-Match (http.conditional.ETagMiddleware) and the API-Version header
+(http.policy.ApiPolicyMiddleware) apply to every GET and every response; this
 documents them on each operation rather than leaving clients to guess.
 """
 
