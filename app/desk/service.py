@@ -601,8 +601,10 @@ def edit_fact(session: Session, *, fact_id: str, body: FactEditIn, editor: Edito
     current = _current_fact(session, fact_id, body.revision)
     source = session.get(Source, current.source_id)
     assert source is not None
-    wanted = revalidate(FactCreate, fact_input(body.fields, source)).model_dump()
-    now = revalidate(FactCreate, as_input(public_facts([current])[0])).model_dump()
+    stored = as_input(public_facts([current])[0])
+    # The form shows some of a fact's fields: those it does not show keep their value.
+    wanted = revalidate(FactCreate, {**stored, **fact_input(body.fields, source)}).model_dump()
+    now = revalidate(FactCreate, stored).model_dump()
     changed = {k: v for k, v in wanted.items() if now.get(k) != v}
     if not changed:
         raise bad_body("fields", "nothing changed")
